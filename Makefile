@@ -1,0 +1,31 @@
+# The two commands of the README: `make demo` (set up and run everything) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi
+
+.PHONY: demo test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+## Set up, create the schema, seed the demo branch, run web + worker + scheduler + stand-in platform.
+demo: $(VENV)/.installed
+	$(BIN)/flask --app wsgi demo seed
+	$(BIN)/flask --app wsgi demo run
+
+## Set up and run the whole test-suite, on SQLite + embedded Redis and on PostgreSQL + Redis.
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+## The benchmarks of bench/ (they print figures; they are not tests).
+bench: $(VENV)/.installed
+	$(BIN)/python bench/webhook.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

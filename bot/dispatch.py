@@ -1,0 +1,48 @@
+"""Dispatch: the first handler whose check() accepts a message handles it and returns the reply.
+
+A handler that fails is logged with the message's context and becomes a polite reply; what the
+handler half-wrote is rolled back, and the message record keeps the error.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot import intents
+from bot.replies import render
+from bot.storage.engine import db
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Result:
+    text: str
+    status: str = "replied"  # replied / ignored / error
+    error: str | None = None
+
+
+def classify(msg) -> None:
+    """Attach the intent to a text (or recognised voice) message."""
+    if msg.text is not None and msg.msg_type in ("text", "voice"):
+        msg.intent = intents.classify(msg.text, msg.today)
+
+
+def dispatch(msg, handlers=None) -> Result:
+    """Route msg through the ordered handlers; never raises."""
+    from bot.handlers import default_handlers
+
+    try:
+        classify(msg)
+        for handler in handlers or default_handlers():
+            if handler.check(msg):
+                text = handler.handle(msg)
+                db.session.flush()
+                return Result(text or "", "replied" if text else "ignored")
+        return Result(render("unknown"))
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a polite reply
+        db.session.rollback()
+        log.exception("handler failed: openid=%s type=%s event=%s intent=%s text=%r",
+                      msg.openid, msg.msg_type, msg.event,
+                      getattr(msg.intent, "name", None), (msg.text or "")[:200])
+        return Result(render("error"), "error", f"{type(exc).__name__}: {exc}"[:2000])

@@ -1,0 +1,34 @@
+"""Handlers, tried in order: the first whose check() is true handles the message.
+
+Each handler is small: check() looks at the message (type, event, intent, member) and handle()
+returns the reply text ('' for no reply). Topics that later issues add go before `pending`.
+"""
+from __future__ import annotations
+
+
+class Handler:
+    """Base class: subclasses set `intents` or override check()."""
+
+    intents: tuple[str, ...] = ()
+
+    def check(self, msg) -> bool:
+        return msg.intent is not None and msg.intent.name in self.intents
+
+    def handle(self, msg) -> str:  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+
+def default_handlers() -> list[Handler]:
+    """The ordered handler list used by the webhook."""
+    from bot.handlers import account, clarify, events, fallback, help, media
+
+    return [
+        *events.HANDLERS,      # subscribe, unsubscribe, scan, menu clicks, delivery reports
+        account.BindHandler(),  # 绑定 CODE works before binding, of course
+        account.UnboundHandler(),  # anyone else not bound learns how to bind, sees nothing more
+        *media.HANDLERS,       # images, unrecognised voice, locations
+        help.HelpHandler(),
+        *clarify.HANDLERS,     # a bare 签到 or 收到: resolved by context, or a question back
+        fallback.PendingHandler(),  # intents whose topic arrives with a later issue
+        fallback.UnknownHandler(),
+    ]

@@ -1,0 +1,38 @@
+"""RQ jobs: plain importable functions that receive ids, never ORM objects.
+
+The Flask app is built lazily, once per worker process, on the first job (not at import).
+"""
+from __future__ import annotations
+
+import functools
+
+_app = None
+
+
+def app():
+    """The worker process's app (created on first use)."""
+    global _app
+    if _app is None:
+        from bot import create_app
+
+        _app = create_app({"PRELOAD_INTENTS": False})
+    return _app
+
+
+def with_app(fn):
+    """Run a job inside the app context, releasing the database session afterwards."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from flask import has_app_context
+
+        if has_app_context():  # called in-process (tests, CLI): reuse the caller's app
+            return fn(*args, **kwargs)
+        with app().app_context():
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                from bot.storage.engine import db
+
+                db.session.remove()
+    return wrapper

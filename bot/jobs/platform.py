@@ -1,0 +1,34 @@
+"""Jobs that talk to the platform: keeping the shared token fresh, sending one message."""
+from __future__ import annotations
+
+import logging
+
+from bot import clock
+from bot.jobs import with_app
+
+log = logging.getLogger(__name__)
+
+
+@with_app
+def refresh_access_token() -> str:
+    """Renew the shared access token ahead of expiry so no request waits for a fetch."""
+    from bot import wechat
+
+    wechat.client().tokens.get()
+    return "ok"
+
+
+@with_app
+def send_to_member(member_id: int, key: str, idempotency_key: str | None = None,
+                   values: dict | None = None) -> str:
+    """Send prompts key `key` to one member (customer-service or template); idempotent by key."""
+    from bot import wechat
+    from bot.storage.engine import db
+    from bot.storage.models import Member
+
+    member = db.session.get(Member, member_id)
+    if member is None:
+        return "no such member"
+    record = wechat.send(member, key, clock.now(), idempotency_key=idempotency_key,
+                         **(values or {}))
+    return f"{record.status} via {record.channel} (errcode {record.errcode})"

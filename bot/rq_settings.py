@@ -1,0 +1,9 @@
+"""Settings module for the `rq worker -c bot.rq_settings` and `rq cron -c bot.rq_settings` CLIs.
+
+It resolves the same Redis as the web app: REDIS_URL, or the embedded server under instance/.
+"""
+from bot.config import Config
+from bot.redisconn import resolve_url
+
+REDIS_URL = resolve_url(Config)
+QUEUES = [Config.RQ_QUEUE]

@@ -1,0 +1,1 @@
+"""Rules of branch life, one module each (organisation, …)."""

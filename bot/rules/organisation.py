@@ -1,0 +1,89 @@
+"""Organisation vocabulary: member status, roles and dues categories, as codes and as printed.
+
+This is the one place that maps the words secretaries use in their rosters to stored codes.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# 人员类别
+STATUSES = {"正式党员": "full", "正式": "full", "预备党员": "probationary", "预备": "probationary"}
+STATUS_LABELS = {"full": "正式党员", "probationary": "预备党员"}
+
+# 党内职务. Committee roles run the branch; 委员 covers committee members with other titles.
+ROLES = {
+    "书记": "secretary", "支部书记": "secretary",
+    "副书记": "deputy_secretary", "支部副书记": "deputy_secretary",
+    "组织委员": "organization", "宣传委员": "propaganda", "纪检委员": "discipline",
+    "委员": "committee_member", "支委": "committee_member", "青年委员": "committee_member",
+    "统战委员": "committee_member", "保密委员": "committee_member",
+    "党小组长": "group_leader", "小组长": "group_leader", "组长": "group_leader",
+    "党员": None, "无": None,
+}
+ROLE_LABELS = {
+    "secretary": "书记", "deputy_secretary": "副书记", "organization": "组织委员",
+    "propaganda": "宣传委员", "discipline": "纪检委员", "committee_member": "支委委员",
+    "group_leader": "党小组长",
+}
+COMMITTEE_ROLES = frozenset({"secretary", "deputy_secretary", "organization", "propaganda",
+                             "discipline", "committee_member"})
+# Roles that may broadcast notices and see branch-wide figures.
+LEADER_ROLES = frozenset({"secretary", "deputy_secretary", "organization"})
+
+# 党费类别 (domain.md, Dues)
+DUES_CATEGORIES = {
+    "在职": "in_service", "离退休": "retired", "退休": "retired", "离休": "retired",
+    "农民": "farmer", "学生": "student", "下岗失业": "unemployed", "失业": "unemployed",
+    "低保": "relief", "依靠抚恤或救济": "relief", "依靠抚恤或救济/低保": "relief",
+    "个体经营": "self_employed",
+}
+DUES_CATEGORY_LABELS = {
+    "in_service": "在职", "retired": "离退休", "farmer": "农民", "student": "学生",
+    "unemployed": "下岗失业", "relief": "低保", "self_employed": "个体经营",
+}
+
+YES = {"是", "y", "yes", "1", "true", "√", "流动党员"}
+NO = {"否", "n", "no", "0", "false", "", "×"}
+
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def normalise_phone(raw: str) -> str | None:
+    """A mainland mobile number from what a spreadsheet holds (spaces, dashes, +86, 1.38e10)."""
+    text = unicodedata.normalize("NFKC", str(raw or "")).strip()
+    if re.fullmatch(r"\d+\.0", text):  # Excel turned the number into a float
+        text = text[:-2]
+    text = re.sub(r"[\s\-()（）]", "", text)
+    if text.startswith("+86"):
+        text = text[3:]
+    elif text.startswith("0086"):
+        text = text[4:]
+    return text if _MOBILE.match(text) else None
+
+
+def mask_phone(phone: str) -> str:
+    """138****5678."""
+    if not phone or len(phone) < 7:
+        return "****"
+    return phone[:3] + "****" + phone[-4:]
+
+
+def parse_roles(raw: str) -> tuple[set[str], list[str]]:
+    """Role codes from a 党内职务 cell ('书记、党小组长'); returns (codes, unknown words)."""
+    codes: set[str] = set()
+    unknown: list[str] = []
+    for word in re.split(r"[、,，/;；\s]+", unicodedata.normalize("NFKC", str(raw or "")).strip()):
+        if not word:
+            continue
+        if word in ROLES:
+            if ROLES[word]:
+                codes.add(ROLES[word])
+        else:
+            unknown.append(word)
+    return codes, unknown
+
+
+def is_leader(roles: set[str]) -> bool:
+    """Secretary, deputy or organisation committee member: may broadcast and see branch figures."""
+    return bool(roles & LEADER_ROLES)

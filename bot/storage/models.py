@@ -1,0 +1,171 @@
+"""The tables: organisation, members, WeChat links, invite codes, inbound and outbound logs."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (JSON, BigInteger, Boolean, ForeignKey, Integer, Numeric, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bot.storage.engine import UTCDateTime, db
+
+
+class Committee(db.Model):
+    """党委: the Party committee above the branches."""
+
+    __tablename__ = "committees"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    branches: Mapped[list[Branch]] = relationship(back_populates="committee")
+
+
+class Branch(db.Model):
+    """党支部: the unit the bot serves. `settings` holds the branch's local-practice overrides."""
+
+    __tablename__ = "branches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    committee_id: Mapped[int] = mapped_column(ForeignKey("committees.id"))
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    committee: Mapped[Committee] = relationship(back_populates="branches")
+    groups: Mapped[list[PartyGroup]] = relationship(back_populates="branch")
+    members: Mapped[list[Member]] = relationship(back_populates="branch")
+
+
+class PartyGroup(db.Model):
+    """党小组: a group inside one branch."""
+
+    __tablename__ = "party_groups"
+    __table_args__ = (UniqueConstraint("branch_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    branch: Mapped[Branch] = relationship(back_populates="groups")
+
+
+class Member(db.Model):
+    """党员: one member of one branch. The phone is the roster's key; views show it masked."""
+
+    __tablename__ = "members"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("party_groups.id"))
+    name: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="full")  # full 正式 / probationary 预备
+    dues_category: Mapped[str | None] = mapped_column(String(20))
+    dues_base: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    is_floating: Mapped[bool] = mapped_column(Boolean, default=False)  # 流动党员
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    branch: Mapped[Branch] = relationship(back_populates="members")
+    group: Mapped[PartyGroup | None] = relationship()
+    role_rows: Mapped[list[MemberRole]] = relationship(cascade="all, delete-orphan",
+                                                       lazy="selectin")
+    wechat: Mapped[WechatUser | None] = relationship(back_populates="member", uselist=False)
+
+    @property
+    def roles(self) -> set[str]:
+        """Role codes (secretary, organization, group_leader …); see bot.rules.organisation."""
+        return {row.role for row in self.role_rows}
+
+    @property
+    def phone_masked(self) -> str:
+        """138****5678: the only form of the phone number shown in lists and replies."""
+        from bot.rules.organisation import mask_phone
+
+        return mask_phone(self.phone)
+
+
+class MemberRole(db.Model):
+    """One role a member holds in their branch (党内职务)."""
+
+    __tablename__ = "member_roles"
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class WechatUser(db.Model):
+    """A follower of the official account, by openid; linked to a member once bound."""
+
+    __tablename__ = "wechat_users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64), unique=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), unique=True)
+    subscribed: Mapped[bool] = mapped_column(Boolean, default=True)
+    subscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Start of the 48-hour customer-service window: the member's last message, click or follow.
+    last_interaction_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    member: Mapped[Member | None] = relationship(back_populates="wechat")
+
+
+class InviteCode(db.Model):
+    """A one-time code a member sends as `绑定 CODE` to link their WeChat to the roster."""
+
+    __tablename__ = "invite_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"),
+                                           index=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_by_openid: Mapped[str | None] = mapped_column(String(64))
+    member: Mapped[Member] = relationship()
+
+
+class InboundMessage(db.Model):
+    """Every message and event the platform delivered, raw XML kept, with what we did with it."""
+
+    __tablename__ = "inbound_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # msg:<MsgId> or evt:<FromUserName>:<CreateTime>:<Event> — the platform's retries collide here.
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    openid: Mapped[str | None] = mapped_column(String(64), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    msg_type: Mapped[str] = mapped_column(String(32))
+    event: Mapped[str | None] = mapped_column(String(64))
+    msg_id: Mapped[int | None] = mapped_column(BigInteger)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the platform's CreateTime
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    content: Mapped[str | None] = mapped_column(Text)  # text, or the voice Recognition
+    latitude: Mapped[Decimal | None] = mapped_column(Numeric(10, 6))
+    longitude: Mapped[Decimal | None] = mapped_column(Numeric(10, 6))
+    scale: Mapped[int | None] = mapped_column(Integer)
+    label: Mapped[str | None] = mapped_column(Text)
+    raw_xml: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="processing")
+    intent: Mapped[str | None] = mapped_column(String(32))
+    slots: Mapped[dict | None] = mapped_column(JSON)
+    reply: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutboundMessage(db.Model):
+    """One logical send to a member; `attempts` records every call made for it (channel, errcode)."""
+
+    __tablename__ = "outbound_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    openid: Mapped[str] = mapped_column(String(64), index=True)
+    # The channel of the last attempt: custom (客服消息) or template (模板消息).
+    channel: Mapped[str] = mapped_column(String(16))
+    purpose: Mapped[str] = mapped_column(String(64))  # the prompts key that was sent
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    payload: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))  # pending / sent / failed
+    errcode: Mapped[int | None] = mapped_column(Integer)
+    errmsg: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[list] = mapped_column(JSON, default=list)
+    wechat_msgid: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    delivery_status: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,226 @@
+"""The outbound client: the platform's API through wechatpy, with the access token in Redis.
+
+* One token for every process (web, worker, CLI), kept in Redis with its expiry, fetched from
+  `stable_token` under a Redis lock and refreshed before it expires.
+* An API call answered 40001/40014/42001 refreshes the token once and is retried once; never more.
+* A member inside the 48-hour window gets a customer-service message; outside it, or when the
+  platform answers 45015/45047, a template message. 43004 marks the member unreachable.
+* Every send is recorded (OutboundMessage) with each attempt's channel and errcode.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import datetime, timedelta
+
+import requests
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from wechatpy import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+
+from bot import clock
+from bot.replies import render, template_for
+from bot.storage.engine import db
+from bot.storage.models import Member, OutboundMessage, WechatUser
+
+log = logging.getLogger(__name__)
+
+TOKEN_ERRORS = {40001, 40014, 42001}
+WINDOW_ERRORS = {45015, 45047}  # outside the 48-hour window / customer-service quota used up
+UNREACHABLE = 43004
+RETRY_LATER = {-1, 45009, 45011}  # busy, daily quota, per-minute quota
+TEMPLATE_FIELD_MAX = 20
+
+
+class PlatformError(Exception):
+    """The platform answered with a non-zero errcode (or could not be reached: errcode None)."""
+
+    def __init__(self, errcode: int | None, errmsg: str):
+        super().__init__(f"{errcode}: {errmsg}")
+        self.errcode, self.errmsg = errcode, errmsg
+
+
+class TokenStore:
+    """The access token in Redis, shared by every process of the app."""
+
+    def __init__(self, redis, appid: str, secret: str, api_base: str, margin: int, timeout: float,
+                 http=None):
+        self.redis, self.appid, self.secret = redis, appid, secret
+        self.api_base, self.margin, self.timeout = api_base, margin, timeout
+        self.http = http or requests.Session()
+        self.key = f"zhibu:wechat:token:{appid}"
+
+    def get(self) -> str:
+        """A token with more than `margin` seconds to live, refreshing it if needed."""
+        cached = self._cached()
+        if cached and cached["expires_at"] - time.time() > self.margin:
+            return cached["token"]
+        return self.refresh(stale=cached["token"] if cached else None)
+
+    def _cached(self) -> dict | None:
+        raw = self.redis.get(self.key)
+        return json.loads(raw) if raw else None
+
+    def refresh(self, stale: str | None = None, force: bool = False) -> str:
+        """Fetch a new token unless another process already replaced `stale` meanwhile."""
+        lock = self.redis.lock(self.key + ":lock", timeout=15, blocking_timeout=15)
+        with lock:
+            cached = self._cached()
+            if cached and cached["token"] != stale and \
+                    cached["expires_at"] - time.time() > self.margin:
+                return cached["token"]
+            response = self.http.post(
+                f"{self.api_base}/cgi-bin/stable_token",
+                json={"grant_type": "client_credential", "appid": self.appid,
+                      "secret": self.secret, "force_refresh": force},
+                timeout=self.timeout)
+            data = response.json()
+            if data.get("errcode"):
+                raise PlatformError(int(data["errcode"]), data.get("errmsg", ""))
+            expires_at = time.time() + int(data.get("expires_in", 7200))
+            self.redis.set(self.key, json.dumps({"token": data["access_token"],
+                                                 "expires_at": expires_at}),
+                           ex=int(data.get("expires_in", 7200)))
+            return data["access_token"]
+
+
+class Client(WeChatClient):
+    """wechatpy's client, pointed at WECHAT_API_BASE, with the token from TokenStore."""
+
+    def __init__(self, tokens: TokenStore, timeout: float):
+        super().__init__(tokens.appid, tokens.secret, timeout=timeout, auto_retry=False)
+        self.tokens = tokens
+        self.API_BASE_URL = tokens.api_base + "/cgi-bin/"
+
+    @property
+    def access_token(self) -> str:
+        return self.tokens.get()
+
+    def fetch_access_token(self):
+        return self.tokens.refresh(force=False)
+
+    def call(self, fn, *args, **kwargs) -> dict:
+        """Run an API call; on a token error refresh once and retry once. PlatformError else."""
+        for attempt in (1, 2):
+            try:
+                return fn(*args, **kwargs)
+            except WeChatClientException as exc:
+                code = int(exc.errcode) if exc.errcode is not None else None
+                if code in TOKEN_ERRORS and attempt == 1:
+                    self.tokens.refresh(stale=self.tokens._cached()["token"]
+                                        if self.tokens._cached() else None)
+                    continue
+                raise PlatformError(code, exc.errmsg or "") from exc
+            except requests.RequestException as exc:
+                raise PlatformError(None, f"network: {exc}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def client() -> Client:
+    """The app's outbound client (one per process, sharing the token through Redis)."""
+    app = current_app
+    if "wechat_client" not in app.extensions:
+        cfg = app.config
+        tokens = TokenStore(app.extensions["redis"], cfg["WECHAT_APP_ID"],
+                            cfg["WECHAT_APP_SECRET"], cfg["WECHAT_API_BASE"],
+                            cfg["WECHAT_TOKEN_REFRESH_MARGIN"], cfg["WECHAT_HTTP_TIMEOUT"])
+        app.extensions["wechat_client"] = Client(tokens, cfg["WECHAT_HTTP_TIMEOUT"])
+    return app.extensions["wechat_client"]
+
+
+def in_window(user: WechatUser, now: datetime) -> bool:
+    """Is the member inside the customer-service window (48 h after their last interaction)?"""
+    hours = current_app.config["WECHAT_SERVICE_WINDOW_HOURS"]
+    return bool(user.last_interaction_at and now - user.last_interaction_at < timedelta(hours=hours))
+
+
+def _template_data(key: str, values: dict, text: str, now: datetime) -> tuple[str, str, dict]:
+    spec = template_for(key)
+    fields = {"text": text, "title": values.get("title", text), "when": clock.to_beijing(now)
+              .strftime("%Y-%m-%d %H:%M"), **values}
+    data = {}
+    for name, pattern in spec.get("data", {}).items():
+        value = str(pattern).format(**fields)
+        value = value.replace("\n", " ")
+        data[name] = {"value": value if len(value) <= TEMPLATE_FIELD_MAX
+                      else value[:TEMPLATE_FIELD_MAX - 1] + "…"}
+    return spec["template_id"], spec.get("url", ""), data
+
+
+def send(member: Member, key: str, now: datetime, idempotency_key: str | None = None,
+         **values) -> OutboundMessage:
+    """Send reply `key` (rendered with values) to member; recorded, and at most once per key.
+
+    Raises PlatformError only for errors worth retrying later (busy, quota); the record keeps
+    every attempt. Returns the record; its status is sent or failed.
+    """
+    if idempotency_key:
+        done = db.session.execute(select(OutboundMessage).where(
+            OutboundMessage.idempotency_key == idempotency_key)).scalar_one_or_none()
+        if done is not None and done.status == "sent":
+            return done
+    user = member.wechat
+    text = render(key, **values)
+    record = None
+    if idempotency_key:
+        record = db.session.execute(select(OutboundMessage).where(
+            OutboundMessage.idempotency_key == idempotency_key)).scalar_one_or_none()
+    if record is None:
+        record = OutboundMessage(member_id=member.id, openid=user.openid if user else "",
+                                 channel="custom", purpose=key, idempotency_key=idempotency_key,
+                                 payload={"text": text, "values": values}, status="pending",
+                                 attempts=[], created_at=now)
+        db.session.add(record)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            return db.session.execute(select(OutboundMessage).where(
+                OutboundMessage.idempotency_key == idempotency_key)).scalar_one()
+    if user is None or not user.subscribed:
+        _finish(record, "failed", UNREACHABLE, "member not bound or not following", now)
+        return record
+
+    channels = ["custom", "template"] if in_window(user, now) else ["template"]
+    api = client()
+    for channel in channels:
+        record.channel = channel
+        try:
+            if channel == "custom":
+                result = api.call(api.message.send_text, user.openid, text)
+            else:
+                template_id, url, data = _template_data(key, values, text, now)
+                result = api.call(api.message.send_template, user.openid, template_id, data,
+                                  url=url or None)
+            record.wechat_msgid = result.get("msgid")
+            _attempt(record, channel, 0, "ok", now)
+            _finish(record, "sent", 0, "ok", now)
+            return record
+        except PlatformError as exc:
+            _attempt(record, channel, exc.errcode, exc.errmsg, now)
+            if channel == "custom" and exc.errcode in WINDOW_ERRORS:
+                continue  # outside the window after all: fall back to a template message
+            if exc.errcode == UNREACHABLE:
+                member.reachable = False
+            _finish(record, "failed", exc.errcode, exc.errmsg, now)
+            if exc.errcode in RETRY_LATER or exc.errcode is None:
+                raise
+            return record
+    return record  # pragma: no cover
+
+
+def _attempt(record: OutboundMessage, channel: str, errcode, errmsg: str, now: datetime) -> None:
+    record.attempts = [*record.attempts, {"channel": channel, "errcode": errcode,
+                                          "errmsg": errmsg, "at": now.isoformat()}]
+
+
+def _finish(record: OutboundMessage, status: str, errcode, errmsg: str, now: datetime) -> None:
+    record.status, record.errcode, record.errmsg = status, errcode, errmsg
+    if status == "sent":
+        record.sent_at = now
+    db.session.commit()
+    log.info("send %s to member %s via %s: %s (errcode %s)", record.purpose, record.member_id,
+             record.channel, status, errcode)
