@@ -20,8 +20,10 @@ class Outcome:
     values: dict = field(default_factory=dict)
 
 
-def _failures_key(openid: str) -> str:
-    return f"zhibu:bind:failures:{openid}"
+def _failures_key(openid: str, now: datetime, window: int) -> tuple[str, int]:
+    """The counter for openid in the current fixed window, and the seconds the window has left."""
+    bucket, into = divmod(int(now.timestamp()), window)
+    return f"zhibu:bind:failures:{openid}:{bucket}", window - into
 
 
 def bind(openid: str, code: str | None, now: datetime) -> Outcome:
@@ -33,11 +35,11 @@ def bind(openid: str, code: str | None, now: datetime) -> Outcome:
         return Outcome("bind_already", {"name": user.member.name})
     if not code:
         return Outcome("bind_missing_code")
-    key = _failures_key(openid)
-    failures = int(redis.get(key) or 0)
-    if failures >= cfg["BIND_MAX_FAILURES"]:
-        ttl = redis.ttl(key)
-        return Outcome("bind_rate_limited", {"minutes": max(1, (max(ttl, 0) + 59) // 60)})
+    window = cfg["BIND_FAILURE_WINDOW"]
+    key, left = _failures_key(openid, now, window)
+    minutes = max(1, (left + 59) // 60)
+    if int(redis.get(key) or 0) >= cfg["BIND_MAX_FAILURES"]:
+        return Outcome("bind_rate_limited", {"minutes": minutes})
 
     invite = store.find_invite(code)
     problem = None
@@ -52,13 +54,12 @@ def bind(openid: str, code: str | None, now: datetime) -> Outcome:
     if problem is not None:
         with redis.pipeline() as pipe:
             pipe.incr(key)
-            pipe.expire(key, cfg["BIND_FAILURE_WINDOW"], nx=True)
+            pipe.expire(key, window)
             count = pipe.execute()[0]
         remaining = cfg["BIND_MAX_FAILURES"] - count
         if problem.key == "bind_bad_code":
             if remaining <= 0:
-                return Outcome("bind_rate_limited",
-                               {"minutes": max(1, cfg["BIND_FAILURE_WINDOW"] // 60)})
+                return Outcome("bind_rate_limited", {"minutes": minutes})
             problem.values["remaining"] = remaining
         return problem
 
@@ -73,5 +74,4 @@ def bind(openid: str, code: str | None, now: datetime) -> Outcome:
     user.subscribed = True
     invite.member.reachable = True
     db.session.flush()
-    redis.delete(key)
     return Outcome("bind_ok", {"name": invite.member.name, "branch": invite.member.branch.name})

@@ -1,6 +1,7 @@
 """One inbound message: parse, store (raw XML kept), dedupe retries, dispatch, remember the reply."""
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -151,12 +152,25 @@ def _store(message, xml_text: str, now: datetime):
     raise RuntimeError(f"could not store message {record.dedupe_key}")
 
 
+def _store_malformed(xml_text: str, now: datetime) -> None:
+    """Keep a signed body we could not read as a message (once), for the record."""
+    digest = hashlib.sha1(xml_text.encode("utf-8", errors="replace")).hexdigest()
+    log.warning("malformed message body (%d chars) answered with success", len(xml_text))
+    db.session.add(InboundMessage(dedupe_key=f"malformed:{digest}", msg_type="malformed",
+                                  received_at=now, raw_xml=xml_text, status="malformed",
+                                  processed_at=now))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+
+
 def process(body: bytes) -> str:
     """Handle one verified message body; return the reply XML or 'success'."""
     now = clock.now()
     message, xml_text = _parse(body)
     if message is None:
-        log.warning("malformed message body (%d bytes) answered with success", len(body))
+        _store_malformed(xml_text, now)
         return SUCCESS
     stored = _store(message, xml_text, now)
     if stored is None:
