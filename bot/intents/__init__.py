@@ -156,7 +156,7 @@ class Classifier:
             found["month"] = int(S.to_number(month.group(1))) if month else None
         elif name == "broadcast":
             found["content"] = S.extract_after(
-                text, r"^(通知|公告|发通知|群发|发布通知|转发通知|发送通知|通知大家)\s*[:：]?")
+                text, r"^(通知|公告|发通知|群发|发布通知|转发通知|发送通知|通知大家)\s*[:：]?\s*")
         elif name == "stats":
             found["topic"] = S.extract_topic(text, v.stats_topics)
         return {k: v for k, v in found.items() if v is not None}

@@ -134,7 +134,7 @@ def extract_duration(text: str) -> dict | None:
 def extract_destination(text: str) -> str | None:
     """Where a member is going or is: 去苏州打工 → 苏州; 我在杭州 → 杭州."""
     match = re.search(
-        r"(?:去|到|前往|在|赴)([\u4e00-\u9fa5]{2,8}?)(?:市|省|县|区)?"
+        r"(?:去|到|前往|在|赴)+([\u4e00-\u9fa5]{2,8}?)(?:市|省|县|区)?"
         r"(?=打工|务工|工作|上班|经商|做生意|上学|求学|读书|出差|发展|进修|住|待|了|，|,|。|\s|$|"
         r"[一二两三四五六七八九十半几\d])", text)
     if not match:
