@@ -6,7 +6,8 @@ and POST /cgi-bin/message/template/send with the real request and response shape
 44002 empty body, 47001 bad JSON, 40003 bad openid, 40037 bad template id, and — on request —
 43004, 45009, 45011, 45015, 45047 and -1. A token fetched from /cgi-bin/token invalidates the
 previous one after 5 minutes, as on the platform; stable_token returns the same token until it
-expires unless force_refresh is set. Every call is appended to the record file as one JSON line:
+is within 5 minutes of expiry unless force_refresh is set. Every call is appended to the record
+file as one JSON line:
 {"path", "query", "body", "errcode"}.
 
 Control endpoints (not on the real platform) for tests and the chat simulator:
@@ -54,6 +55,7 @@ class State:
     delivered: list = field(default_factory=list)  # (openid, kind, body)
     record_path: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    record_lock: threading.Lock = field(default_factory=threading.Lock)
     msgid: int = 200228332
 
 
@@ -75,7 +77,7 @@ def create_fake(appid: str, secret: str, record: str | None = None, latency_ms: 
         if state.record_path:
             line = {"path": request.path, "query": request.args.to_dict(), "body": body,
                     "errcode": errcode}
-            with state.lock, open(state.record_path, "a", encoding="utf-8") as fh:
+            with state.record_lock, open(state.record_path, "a", encoding="utf-8") as fh:
                 fh.write(json.dumps(line, ensure_ascii=False) + "\n")
         return jsonify({"errcode": errcode, "errmsg": ERRMSG.get(errcode, "error"), **extra})
 
@@ -117,7 +119,8 @@ def create_fake(appid: str, secret: str, record: str | None = None, latency_ms: 
         now = time.time()
         with state.lock:
             current = state.tokens.get(state.stable) if state.stable else None
-            if body.get("force_refresh") or current is None or current[1] <= now:
+            # Like the platform: a new token in the last 5 minutes of the old one's life.
+            if body.get("force_refresh") or current is None or current[1] - now < 300:
                 state.stable = _issue(state, now)
             token_value = state.stable
             expires_in = int(state.tokens[token_value][1] - now)
