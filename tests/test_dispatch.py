@@ -1,0 +1,88 @@
+"""Dispatch order, ambiguity resolved by context or a question, pending topics."""
+from __future__ import annotations
+
+import pytest
+
+from bot import context
+from bot.roster import import_file
+from bot.storage import members as store
+from bot.storage.engine import db
+from tests.helpers import write_roster
+
+
+@pytest.fixture
+def bound(app, platform, tmp_path, clock):
+    import_file(write_roster(tmp_path / "r.csv"), clock(), "机关党委")
+    for name, openid in (("张建国", "o_sec"), ("王志强", "o_mem")):
+        code = store.invite_code_for(store.members_by_name(name)[0], clock(), 30).code
+        db.session.commit()
+        platform.text(openid, f"绑定 {code}")
+    return platform
+
+
+@pytest.fixture
+def providers():
+    saved = (list(context.OPEN_CHECKINS), list(context.PENDING_NOTICES),
+             list(context.AWAITING_RSVP))
+    yield context
+    context.OPEN_CHECKINS[:], context.PENDING_NOTICES[:], context.AWAITING_RSVP[:] = saved
+
+
+def test_bare_checkin_without_an_open_meeting_is_answered_not_guessed(bound):
+    reply = bound.text("o_mem", "签到")
+    assert "没有正在签到的会议" in reply and "签到 4821" in reply
+
+
+def test_bare_checkin_with_an_open_meeting_goes_to_the_meetings_topic(bound, providers):
+    providers.OPEN_CHECKINS.append(lambda member, now: ["党课"])
+    assert "会议签到" in bound.text("o_mem", "签到")  # handed on (topic not built yet)
+
+
+def test_bare_ack_with_nothing_pending(bound):
+    assert "没有需要您确认的通知" in bound.text("o_mem", "收到")
+
+
+def test_bare_ack_with_a_notice_pending_is_an_acknowledgement(bound, providers):
+    providers.PENDING_NOTICES.append(lambda member, now: ["通知1"])
+    assert "通知确认" in bound.text("o_mem", "收到")
+
+
+def test_bare_ack_with_a_notice_and_a_meeting_question_asks_which(bound, providers):
+    providers.PENDING_NOTICES.append(lambda member, now: ["通知1"])
+    providers.AWAITING_RSVP.append(lambda member, now: ["主题党日"])
+    reply = bound.text("o_mem", "收到")
+    assert "确认收到通知" in reply and "参加" in reply
+
+
+def test_context_providers_see_the_member_and_the_clock(bound, providers, clock):
+    seen = []
+    providers.OPEN_CHECKINS.append(lambda member, now: seen.append((member.name, now)) or [])
+    bound.text("o_mem", "签到")
+    assert seen == [("王志强", clock())]
+
+
+def test_understood_requests_of_later_topics_say_so(bound):
+    assert "学习打卡" in bound.text("o_mem", "今天学习了党章40分钟")
+    assert "党费查询" in bound.text("o_mem", "我的党费")
+    assert "只有支部书记" in bound.text("o_mem", "这个月谁没交党费")
+    assert "统计" in bound.text("o_sec", "这个月谁没交党费")
+
+
+def test_unknown_points_to_help(bound):
+    assert "帮助" in bound.text("o_mem", "今天天气不错")
+
+
+def test_every_reply_key_used_in_code_exists_in_prompts():
+    """No reply text lives in code: every render('key') names a sentence in prompts/."""
+    import re
+
+    from bot.config import ROOT
+    from bot.replies import text
+
+    keys = set()
+    for path in (ROOT / "bot").rglob("*.py"):
+        keys |= set(re.findall(r"""(?:render|Outcome)\(\s*["']([a-z_.]+)["']""",
+                               path.read_text(encoding="utf-8")))
+    assert len(keys) > 20
+    for key in keys:
+        assert text(key), key
