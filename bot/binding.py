@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from bot.storage import members as store
 from bot.storage.engine import db
-from bot.storage.models import InviteCode
+from bot.storage.models import InviteCode, WechatUser
 
 
 @dataclass
@@ -26,11 +26,20 @@ def _failures_key(openid: str, now: datetime, window: int) -> tuple[str, int]:
     return f"zhibu:bind:failures:{openid}:{bucket}", window - into
 
 
-def bind(openid: str, code: str | None, now: datetime) -> Outcome:
-    """Try to bind openid with code; wrong guesses are limited per openid within a window."""
+def bind(user: WechatUser, code: str | None, now: datetime) -> Outcome:
+    """Try to bind the follower with code; wrong guesses are limited per openid within a window.
+
+    Runs without autoflush: the follower and its link are written in the message's one flush at
+    commit, where the unique member_id stops a second follower bound to the same member.
+    """
+    with db.session.no_autoflush:
+        return _bind(user, code, now)
+
+
+def _bind(user: WechatUser, code: str | None, now: datetime) -> Outcome:
     cfg = current_app.config
     redis = current_app.extensions["redis"]
-    user = store.get_or_create_wechat_user(openid, now)
+    openid = user.openid
     if user.member is not None:
         return Outcome("bind_already", {"name": user.member.name})
     if not code:
@@ -63,15 +72,14 @@ def bind(openid: str, code: str | None, now: datetime) -> Outcome:
             problem.values["remaining"] = remaining
         return problem
 
-    # Claim the code atomically: of two followers sending it at once, exactly one wins.
+    # Claim the code atomically: of two followers sending it at once, exactly one wins (the
+    # unique member_id of wechat_users stops the other at the same flush).
+    user.member, user.bound_at, user.subscribed = invite.member, now, True
     claimed = db.session.execute(
         update(InviteCode).where(InviteCode.id == invite.id, InviteCode.used_at.is_(None))
         .values(used_at=now, used_by_openid=openid)).rowcount
     if claimed != 1:
+        user.member, user.bound_at = None, None
         return Outcome("bind_used")
-    user.member_id = invite.member_id
-    user.bound_at = now
-    user.subscribed = True
     invite.member.reachable = True
-    db.session.flush()
     return Outcome("bind_ok", {"name": invite.member.name, "branch": invite.member.branch.name})

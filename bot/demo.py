@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 from flask import current_app
 from flask_migrate import upgrade
 
@@ -18,6 +19,7 @@ DEMO_ROSTER = ROOT / "prompts" / "demo_roster.csv"
 def seed() -> list[str]:
     """Upgrade the schema, import the demo roster, and return lines to print (invite codes)."""
     from bot.roster import import_file
+    from bot.rules.organisation import ROLE_LABELS
     from bot.storage import members as store
     from bot.storage.engine import db
 
@@ -26,7 +28,7 @@ def seed() -> list[str]:
     lines = [f"示范支部已就绪：新增 {report.created} 人，更新 {report.updated} 人。", "邀请码："]
     for member in store.unbound_members():
         invite = store.invite_code_for(member, clock.now(), current_app.config["INVITE_TTL_DAYS"])
-        roles = "、".join(sorted(member.roles)) if member.roles else "党员"
+        roles = "、".join(ROLE_LABELS[r] for r in sorted(member.roles)) or "党员"
         lines.append(f"  {member.name}\t{invite.code}\t({roles})")
     db.session.commit()
     return lines
@@ -45,10 +47,10 @@ def run(port: int, fake_port: int) -> int:
     lines.append(f"fake: flask --app wsgi fake-wechat --port {fake_port} "
                  f"--record {INSTANCE / 'fake-wechat.jsonl'}")
     procfile.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"\n支部助手已启动：webhook http://127.0.0.1:{port}/wechat ，"
+    click.echo(f"\n支部助手已启动：webhook http://127.0.0.1:{port}/wechat ，"
           f"模拟微信平台 http://127.0.0.1:{fake_port}\n"
           "在另一个终端里和机器人聊天：\n"
-          "  .venv/bin/flask --app wsgi chat --as 张建国\n", flush=True)
+          "  .venv/bin/flask --app wsgi chat --as 张建国\n")
     bin_dir = Path(sys.executable).parent
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     return subprocess.call([str(bin_dir / "honcho"), "start", "-f", str(procfile),

@@ -1,7 +1,8 @@
 """Dispatch: the first handler whose check() accepts a message handles it and returns the reply.
 
 A handler that fails is logged with the message's context and becomes a polite reply; what the
-handler half-wrote is rolled back, and the message record keeps the error.
+handler half-wrote is rolled back, and the message record keeps the error. What a handler wrote
+is flushed with the message record at commit (bot.inbound), which answers a failure there too.
 """
 from __future__ import annotations
 
@@ -37,7 +38,6 @@ def dispatch(msg, handlers=None) -> Result:
         for handler in handlers or default_handlers():
             if handler.check(msg):
                 text = handler.handle(msg)
-                db.session.flush()
                 return Result(text or "", "replied" if text else "ignored")
         return Result(render("unknown"))
     except Exception as exc:  # noqa: BLE001 - every failure becomes a polite reply

@@ -5,16 +5,19 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 import xmltodict
+from flask import current_app
 from sqlalchemy import select
+from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError
 from wechatpy import parse_message
 from wechatpy.replies import TextReply
 
 from bot import clock, dispatch
+from bot.replies import render
 from bot.storage import members as store
 from bot.storage.engine import db
 from bot.storage.models import InboundMessage, Member, WechatUser
@@ -25,6 +28,10 @@ SUCCESS = "success"  # tells the platform to stop retrying, shows the member not
 INTERACTIVE_EVENTS = {"subscribe", "subscribe_scan", "scan", "click", "view"}
 # How long a retry waits for the first delivery of the same message to finish.
 DUPLICATE_WAIT_SECONDS = 3.0
+# How long a claim on a message is kept in Redis (the platform retries within about 15 s).
+CLAIM_SECONDS = 3600
+# last_interaction_at is rewritten at most this often (the window errs on the short side).
+INTERACTION_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass
@@ -123,33 +130,12 @@ def _wait_for_first(key: str, message) -> str:
     while True:
         db.session.rollback()
         row = db.session.execute(
-            select(InboundMessage).where(InboundMessage.dedupe_key == key)).scalar_one()
-        if row.status != "processing":
+            select(InboundMessage).where(InboundMessage.dedupe_key == key)).scalar_one_or_none()
+        if row is not None:
             return _reply_xml(message, row.reply or "")
         if time.monotonic() > deadline:
             return SUCCESS
         time.sleep(0.05)
-
-
-def _store(message, xml_text: str, now: datetime):
-    """Commit the follower and the message record; (user, record), or None for a retry."""
-    for _ in range(2):
-        user = store.get_or_create_wechat_user(message.source, now)
-        if message.type != "event" or getattr(message, "event", None) in INTERACTIVE_EVENTS:
-            user.last_interaction_at = now
-        record = _record(message, xml_text, now)
-        record.member_id = user.member_id
-        db.session.add(record)
-        try:
-            db.session.commit()
-            return user, record
-        except IntegrityError:
-            db.session.rollback()
-            if db.session.execute(select(InboundMessage.id).where(
-                    InboundMessage.dedupe_key == record.dedupe_key)).first():
-                return None
-            # else: two first messages from a new follower raced to create it; try once more
-    raise RuntimeError(f"could not store message {record.dedupe_key}")
 
 
 def _store_malformed(xml_text: str, now: datetime) -> None:
@@ -165,17 +151,20 @@ def _store_malformed(xml_text: str, now: datetime) -> None:
         db.session.rollback()
 
 
-def process(body: bytes) -> str:
-    """Handle one verified message body; return the reply XML or 'success'."""
-    now = clock.now()
-    message, xml_text = _parse(body)
-    if message is None:
-        _store_malformed(xml_text, now)
-        return SUCCESS
-    stored = _store(message, xml_text, now)
-    if stored is None:
-        return _wait_for_first(_dedupe_key(message), message)
-    user, record = stored
+def _follower(message, now: datetime) -> WechatUser:
+    """The sender's follower row; a message or a click opens the 48-hour window."""
+    user = store.get_or_create_wechat_user(message.source, now)
+    if message.type != "event" or getattr(message, "event", None) in INTERACTIVE_EVENTS:
+        last = user.last_interaction_at
+        if last is None or now - last >= INTERACTION_RESOLUTION:
+            user.last_interaction_at = now
+    return user
+
+
+def _handle(message, xml_text: str, now: datetime) -> str:
+    """Dispatch, then store the message with its result: one transaction, one commit."""
+    user = _follower(message, now)
+    record = _record(message, xml_text, now)
     location = None
     if record.latitude is not None:
         location = {"latitude": float(record.latitude), "longitude": float(record.longitude),
@@ -184,10 +173,74 @@ def process(body: bytes) -> str:
                         text=record.content, event_key=getattr(message, "key", None),
                         location=location, now=now, record=record, user=user, raw=message)
     result = dispatch.dispatch(incoming)
+    if result.status == "error":  # the handler's work was rolled back, and the follower with it
+        user = _follower(message, now)
     record.status, record.reply, record.error = result.status, result.text, result.error
-    record.member_id = incoming.user.member_id
+    record.member_id = user.member_id
     if incoming.intent is not None:
         record.intent, record.slots = incoming.intent.name, incoming.intent.slots
     record.processed_at = clock.now()
+    db.session.add(record)
     db.session.commit()
     return _reply_xml(message, result.text)
+
+
+def process(body: bytes) -> str:
+    """Handle one verified message body exactly once; return the reply XML or 'success'.
+
+    A Redis claim on the dedupe key makes a retry that arrives while the first delivery is being
+    handled wait for its reply; the unique dedupe key in the database is the lasting guarantee
+    (a duplicate that slips past the claim fails at commit, and its handler's work rolls back).
+    """
+    now = clock.now()
+    message, xml_text = _parse(body)
+    if message is None:
+        _store_malformed(xml_text, now)
+        return SUCCESS
+    key = _dedupe_key(message)
+    claim = _claim(key)
+    if claim is False:
+        return _wait_for_first(key, message)
+    for attempt in (1, 2):
+        try:
+            return _handle(message, xml_text, now)
+        except IntegrityError:
+            db.session.rollback()
+            if _stored(key):
+                return _wait_for_first(key, message)  # the same message, stored meanwhile
+            if attempt == 1:
+                continue  # a write raced with another message's (a new follower, a code
+                # claimed twice): handle it once more against what is now stored
+            log.exception("could not store message %s from %s", key, message.source)
+        except Exception:  # noqa: BLE001 - the database or Redis failed: answer, never a 500
+            db.session.rollback()
+            log.exception("could not handle message %s from %s", key, message.source)
+        break
+    _release(claim)
+    return _reply_xml(message, render("error"))
+
+
+def _claim(key: str) -> str | bool | None:
+    """Claim the message in Redis: its claim key, False if already claimed, None if no Redis."""
+    claim = f"zhibu:inbound:{key}"
+    try:
+        if current_app.extensions["redis"].set(claim, "1", nx=True, ex=CLAIM_SECONDS):
+            return claim
+        return False
+    except RedisError:
+        log.warning("Redis unavailable: message %s deduplicated by the database alone", key)
+        return None
+
+
+def _release(claim: str | None) -> None:
+    """Let the platform's retry of a message we failed to handle try again."""
+    if claim:
+        try:
+            current_app.extensions["redis"].delete(claim)
+        except RedisError:
+            pass
+
+
+def _stored(key: str) -> bool:
+    return db.session.execute(select(InboundMessage.id).where(
+        InboundMessage.dedupe_key == key)).first() is not None

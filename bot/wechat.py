@@ -72,12 +72,15 @@ class TokenStore:
             if cached and cached["token"] != stale and \
                     cached["expires_at"] - time.time() > self.margin:
                 return cached["token"]
-            response = self.http.post(
-                f"{self.api_base}/cgi-bin/stable_token",
-                json={"grant_type": "client_credential", "appid": self.appid,
-                      "secret": self.secret, "force_refresh": force},
-                timeout=self.timeout)
-            data = response.json()
+            try:
+                response = self.http.post(
+                    f"{self.api_base}/cgi-bin/stable_token",
+                    json={"grant_type": "client_credential", "appid": self.appid,
+                          "secret": self.secret, "force_refresh": force},
+                    timeout=self.timeout)
+                data = response.json()
+            except (requests.RequestException, ValueError) as exc:
+                raise PlatformError(None, f"token fetch failed: {exc}") from exc
             if data.get("errcode"):
                 raise PlatformError(int(data["errcode"]), data.get("errmsg", ""))
             expires_at = time.time() + int(data.get("expires_in", 7200))

@@ -98,3 +98,21 @@ class Platform:
                                          "CreateTime": str(int(app_clock.now().timestamp())),
                                          **fields}}, full_document=False)
         return self.reply_of(self.post(xml))
+
+
+def bind(platform: Platform, tmp_path: Path, *pairs: tuple[str, str]):
+    """Import the test roster and bind each (name, openid) through the webhook; the members."""
+    from bot.roster import import_file
+    from bot.storage import members as store
+    from bot.storage.engine import db
+
+    now = app_clock.now()
+    import_file(write_roster(tmp_path / "roster.csv"), now, "机关党委")
+    bound = []
+    for name, openid in pairs:
+        member = store.members_by_name(name)[0]
+        code = store.invite_code_for(member, now, 30).code
+        db.session.commit()
+        assert "绑定成功" in platform.text(openid, f"绑定 {code}")
+        bound.append(member)
+    return bound

@@ -4,19 +4,12 @@ from __future__ import annotations
 import pytest
 
 from bot import context
-from bot.roster import import_file
-from bot.storage import members as store
-from bot.storage.engine import db
-from tests.helpers import write_roster
+from tests.helpers import bind
 
 
 @pytest.fixture
 def bound(app, platform, tmp_path, clock):
-    import_file(write_roster(tmp_path / "r.csv"), clock(), "机关党委")
-    for name, openid in (("张建国", "o_sec"), ("王志强", "o_mem")):
-        code = store.invite_code_for(store.members_by_name(name)[0], clock(), 30).code
-        db.session.commit()
-        platform.text(openid, f"绑定 {code}")
+    bind(platform, tmp_path, ("张建国", "o_sec"), ("王志强", "o_mem"))
     return platform
 
 

@@ -6,19 +6,13 @@ from rq import Queue, SimpleWorker
 from rq.cron import CronScheduler
 
 from bot.jobs import platform as platform_jobs
-from bot.roster import import_file
-from bot.storage import members as store
 from bot.storage.engine import db
 from bot.storage.models import OutboundMessage
-from tests.helpers import write_roster
+from tests.helpers import bind
 
 
 def test_a_worker_runs_a_send_job_once(app, platform, fake, tmp_path, clock):
-    import_file(write_roster(tmp_path / "r.csv"), clock(), "机关党委")
-    zhang = store.members_by_name("张建国")[0]
-    code = store.invite_code_for(zhang, clock(), 30).code
-    db.session.commit()
-    platform.text("o_zhang", f"绑定 {code}")
+    (zhang,) = bind(platform, tmp_path, ("张建国", "o_zhang"))
     requests.post(f"{fake.url}/_fake/interact", json={"openid": "o_zhang"})
     queue: Queue = app.extensions["rq_queue"]
     for _ in range(2):  # the same job enqueued twice (a retried planner) sends once
@@ -40,3 +34,9 @@ def test_schedule_module_registers_the_token_refresh(app):
 def test_refresh_job_fills_the_shared_token(app, fake):
     assert platform_jobs.refresh_access_token() == "ok"
     assert app.extensions["redis"].get(f"zhibu:wechat:token:{app.config['WECHAT_APP_ID']}")
+
+
+def test_refresh_job_survives_an_unreachable_platform(app):
+    app.config["WECHAT_API_BASE"] = "http://127.0.0.1:1"
+    app.extensions.pop("wechat_client", None)
+    assert platform_jobs.refresh_access_token().startswith("failed: None")

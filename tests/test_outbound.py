@@ -9,21 +9,16 @@ import requests
 from sqlalchemy import select
 
 from bot import wechat
-from bot.roster import import_file
 from bot.storage import members as store
 from bot.storage.engine import db
 from bot.storage.models import OutboundMessage
-from tests.helpers import write_roster
+from tests.helpers import bind
 
 
 @pytest.fixture
 def member(app, platform, fake, tmp_path, clock):
     """张建国, bound to o_zhang, who messaged the account just now (inside the window)."""
-    import_file(write_roster(tmp_path / "r.csv"), clock(), "机关党委")
-    zhang = store.members_by_name("张建国")[0]
-    code = store.invite_code_for(zhang, clock(), 30).code
-    db.session.commit()
-    platform.text("o_zhang", f"绑定 {code}")
+    (zhang,) = bind(platform, tmp_path, ("张建国", "o_zhang"))
     requests.post(f"{fake.url}/_fake/interact", json={"openid": "o_zhang"})
     return zhang
 

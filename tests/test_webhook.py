@@ -11,7 +11,7 @@ from bot.signing import sign
 from bot.simulator import message_xml
 from bot.storage.engine import db
 from bot.storage.models import InboundMessage, Member, WechatUser
-from tests.helpers import AES_KEY, Platform, write_roster
+from tests.helpers import AES_KEY, Platform, bind, write_roster
 
 # The platform's published cryptoDemo sample (../shared/wechat.md).
 SAMPLE_TOKEN = "spamtest"
@@ -126,18 +126,8 @@ def test_safe_mode_without_a_key_is_refused(app, platform):
     assert platform.post_raw("<xml><Encrypt>abc</Encrypt></xml>", params).status_code == 403
 
 
-def _bound(app, platform, tmp_path, name="张建国", openid="o_zhang"):
-    """Import the test roster and bind `name` to openid through the webhook."""
-    from bot import clock
-    from bot.roster import import_file
-    from bot.storage import members as store
-
-    import_file(write_roster(tmp_path / "roster.csv"), clock.now(), "机关党委")
-    member = store.members_by_name(name)[0]
-    code = store.invite_code_for(member, clock.now(), 30).code
-    db.session.commit()
-    assert "绑定成功" in platform.text(openid, f"绑定 {code}")
-    return member
+def _bound(app, platform, tmp_path):
+    return bind(platform, tmp_path, ("张建国", "o_zhang"))[0]
 
 
 def test_retries_are_processed_once_and_get_the_same_reply(app, platform, tmp_path):
@@ -190,17 +180,19 @@ def test_concurrent_duplicate_waits_for_the_first_reply(app, platform):
         worker = threading.Thread(target=lambda: results.append(_process_in_app(app, body)))
         worker.start()
         import time
-        for _ in range(100):
-            if count(InboundMessage):
+        redis = app.extensions["redis"]
+        for _ in range(100):  # until the first delivery has claimed the message
+            if redis.exists("zhibu:inbound:msg:9001"):
                 break
             time.sleep(0.02)
-        db.session.rollback()
-        gate.set()
+        assert redis.exists("zhibu:inbound:msg:9001")
+        threading.Timer(0.3, gate.set).start()  # the first finishes while the retry waits
         second = inbound.process(body)
         worker.join()
     finally:
         handlers.default_handlers = original
     assert "慢慢处理完了" in results[0] and "慢慢处理完了" in second
+    assert count(InboundMessage) == 1
 
 
 def _process_in_app(app, body):
@@ -337,3 +329,42 @@ def test_healthz_reports_a_dead_redis(app):
     assert response.status_code == 503
     body = response.get_json()
     assert body["database"] == "ok" and body["redis"].startswith("error")
+
+
+def test_a_database_failure_at_commit_is_a_polite_reply_not_a_500(app, platform, tmp_path):
+    """A write the database refuses (here a reply longer than the column on PostgreSQL, or any
+    failure at commit) is answered politely; the platform's retry may try again."""
+    original = handlers.default_handlers
+
+    class Overlong(handlers.Handler):
+        def check(self, msg):
+            return True
+
+        def handle(self, msg):
+            msg.record.intent = "x" * 500  # column holds 32: PostgreSQL refuses at commit
+            msg.record.msg_type = None     # NOT NULL: every database refuses at commit
+            return "不会送出"
+
+    handlers.default_handlers = lambda: [Overlong()]
+    try:
+        response = platform.post(message_xml("o_fail", text="你好", msg_id=4242))
+    finally:
+        handlers.default_handlers = original
+    assert response.status_code == 200
+    assert "抱歉" in platform.reply_of(response)
+    assert count(InboundMessage) == 0
+    assert not app.extensions["redis"].exists("zhibu:inbound:msg:4242")  # retry may try again
+
+
+def test_messages_are_still_answered_and_deduplicated_without_redis(app, platform):
+    from bot.redisconn import connect
+
+    real = app.extensions["redis"]
+    app.extensions["redis"] = connect("redis://127.0.0.1:1/0")
+    try:
+        first = platform.text("o_nored", "你好", msg_id=8080)
+        again = platform.text("o_nored", "你好", msg_id=8080)
+    finally:
+        app.extensions["redis"] = real
+    assert "绑定" in first and first == again
+    assert count(InboundMessage) == 1

@@ -12,7 +12,7 @@ class BindHandler(Handler):
     intents = ("bind",)
 
     def handle(self, msg) -> str:
-        outcome = binding.bind(msg.openid, msg.intent.slots.get("code"), msg.now)
+        outcome = binding.bind(msg.user, msg.intent.slots.get("code"), msg.now)
         return render(outcome.key, **outcome.values)
 
 

@@ -67,7 +67,11 @@ class Classifier:
 
     def __init__(self, prompts_dir):
         self.vocabulary = Vocabulary(load("intents"))
+        from bot.config import INSTANCE
+
         self.tokenizer = jieba.Tokenizer()
+        INSTANCE.mkdir(parents=True, exist_ok=True)
+        self.tokenizer.tmp_dir = str(INSTANCE)  # its prefix-dict cache lives with the app
         self.tokenizer.initialize()
         self.tokenizer.load_userdict(str(prompts_dir / "userdict.txt"))
         for word in self.vocabulary.all_words():

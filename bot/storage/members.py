@@ -5,6 +5,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from bot.storage.engine import db
 from bot.storage.models import Branch, Committee, InviteCode, Member, PartyGroup, WechatUser
@@ -13,9 +14,11 @@ CODE_LENGTH = 8
 
 
 def wechat_user(openid: str) -> WechatUser | None:
-    """The follower row for openid, with its member loaded."""
+    """The follower row for openid, with its member and roles loaded in the same query."""
     return db.session.execute(
-        select(WechatUser).where(WechatUser.openid == openid)).scalar_one_or_none()
+        select(WechatUser).where(WechatUser.openid == openid)
+        .options(joinedload(WechatUser.member).joinedload(Member.role_rows))
+    ).unique().scalar_one_or_none()
 
 
 def get_or_create_wechat_user(openid: str, now: datetime) -> WechatUser:
@@ -24,7 +27,6 @@ def get_or_create_wechat_user(openid: str, now: datetime) -> WechatUser:
     if user is None:
         user = WechatUser(openid=openid, subscribed=True, created_at=now)
         db.session.add(user)
-        db.session.flush()
     return user
 
 
@@ -96,8 +98,12 @@ def invite_code_for(member: Member, now: datetime, ttl_days: int) -> InviteCode:
 
 
 def find_invite(code: str) -> InviteCode | None:
-    """The invite with exactly this code."""
-    return db.session.execute(select(InviteCode).where(InviteCode.code == code)).scalar_one_or_none()
+    """The invite with exactly this code, with its member, branch and WeChat link loaded."""
+    member = joinedload(InviteCode.member)
+    return db.session.execute(
+        select(InviteCode).where(InviteCode.code == code)
+        .options(member.joinedload(Member.branch), member.joinedload(Member.wechat))
+    ).scalar_one_or_none()
 
 
 def leaders_of(branch_id: int) -> list[Member]:

@@ -63,8 +63,7 @@ class Member(db.Model):
 
     branch: Mapped[Branch] = relationship(back_populates="members")
     group: Mapped[PartyGroup | None] = relationship()
-    role_rows: Mapped[list[MemberRole]] = relationship(cascade="all, delete-orphan",
-                                                       lazy="selectin")
+    role_rows: Mapped[list[MemberRole]] = relationship(cascade="all, delete-orphan")
     wechat: Mapped[WechatUser | None] = relationship(back_populates="member", uselist=False)
 
     @property
