@@ -29,17 +29,22 @@ def classify(msg) -> None:
         msg.intent = intents.classify(msg.text, msg.today)
 
 
-def dispatch(msg, handlers=None) -> Result:
-    """Route msg through the ordered handlers; never raises."""
+def route(msg) -> str:
+    """Classify msg and return the reply of the first handler that accepts it (may raise)."""
     from bot.handlers import default_handlers
 
+    classify(msg)
+    for handler in default_handlers():
+        if handler.check(msg):
+            return handler.handle(msg)
+    return render("unknown")
+
+
+def dispatch(msg) -> Result:
+    """Route msg through the ordered handlers; never raises."""
     try:
-        classify(msg)
-        for handler in handlers or default_handlers():
-            if handler.check(msg):
-                text = handler.handle(msg)
-                return Result(text or "", "replied" if text else "ignored")
-        return Result(render("unknown"))
+        text = route(msg)
+        return Result(text or "", "replied" if text else "ignored")
     except Exception as exc:  # noqa: BLE001 - every failure becomes a polite reply
         db.session.rollback()
         log.exception("handler failed: openid=%s type=%s event=%s intent=%s text=%r",

@@ -17,8 +17,10 @@ from flask import current_app
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import random_string
 
+from bot import clock
 from bot.signing import sign
 from bot.storage import members as store
+from bot.storage.engine import db
 
 
 def message_xml(openid: str, text: str | None = None, msg_id: int | None = None,
@@ -112,9 +114,7 @@ def run_chat(name: str, url: str, fake_url: str) -> int:
     click.echo(f"以 {member.name}（{member.branch.name}，{member.phone_masked}）的身份聊天。"
                "输入 /位置 纬度 经度 地名 发送位置，/退出 结束。")
     if member.wechat is None:
-        invite = store.invite_code_for(member, __import__("bot.clock").clock.now(),
-                                       cfg["INVITE_TTL_DAYS"])
-        from bot.storage.engine import db
+        invite = store.invite_code_for(member, clock.now(), cfg["INVITE_TTL_DAYS"])
         db.session.commit()
         click.echo(f"（尚未绑定：可发送“绑定 {invite.code}”）")
         interact()

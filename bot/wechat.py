@@ -64,6 +64,11 @@ class TokenStore:
         raw = self.redis.get(self.key)
         return json.loads(raw) if raw else None
 
+    def current(self) -> str | None:
+        """The token in Redis now, whatever its age."""
+        cached = self._cached()
+        return cached["token"] if cached else None
+
     def refresh(self, stale: str | None = None, force: bool = False) -> str:
         """Fetch a new token unless another process already replaced `stale` meanwhile."""
         lock = self.redis.lock(self.key + ":lock", timeout=15, blocking_timeout=15)
@@ -113,8 +118,7 @@ class Client(WeChatClient):
             except WeChatClientException as exc:
                 code = int(exc.errcode) if exc.errcode is not None else None
                 if code in TOKEN_ERRORS and attempt == 1:
-                    self.tokens.refresh(stale=self.tokens._cached()["token"]
-                                        if self.tokens._cached() else None)
+                    self.tokens.refresh(stale=self.tokens.current())
                     continue
                 raise PlatformError(code, exc.errmsg or "") from exc
             except requests.RequestException as exc:

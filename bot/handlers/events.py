@@ -61,13 +61,7 @@ class ClickHandler(Handler):
         if not words:
             return render("unknown")
         msg.msg_type, msg.text, msg.event = "text", words, None
-        from bot.handlers import default_handlers
-
-        dispatch.classify(msg)
-        for handler in default_handlers():
-            if handler.check(msg):
-                return handler.handle(msg)
-        return render("unknown")
+        return dispatch.route(msg)
 
 
 class DeliveryReportHandler(Handler):
