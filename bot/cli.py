@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from bot import clock
+from bot.replies import render
 
 roster = AppGroup("roster", help="花名册：导入党员、打印邀请码。")
 
@@ -26,19 +27,19 @@ def roster_import(file):
 
     path = Path(file)
     if not path.exists():
-        click.echo(f"找不到文件：{file}", err=True)
+        click.echo(render("cli.file_missing", file=file), err=True)
         sys.exit(2)
     try:
         report = import_file(path, clock.now(), current_app.config["COMMITTEE_NAME"])
     except NotARoster as exc:
-        click.echo(f"未导入：{exc}", err=True)
+        click.echo(render("cli.import_refused", reason=exc), err=True)
         sys.exit(2)
-    click.echo(f"导入完成：新增 {report.created} 人，更新 {report.updated} 人，"
-               f"出错 {len(report.errors)} 行。")
+    click.echo(render("cli.import_done", created=report.created, updated=report.updated,
+                      errors=len(report.errors)))
     for number, reason in report.errors:
-        click.echo(f"第 {number} 行：{reason}", err=True)
+        click.echo(render("cli.import_row_error", row=number, reason=reason), err=True)
     if report.not_in_file:
-        click.echo(f"另有 {report.not_in_file} 名党员在系统中但不在本次名册里（未做改动）。")
+        click.echo(render("cli.import_not_in_file", count=report.not_in_file))
     sys.exit(1 if report.errors else 0)
 
 
@@ -62,9 +63,9 @@ def roster_invites(branch, as_json):
                               ensure_ascii=False))
         return
     if not rows:
-        click.echo("没有未绑定的党员。")
+        click.echo(render("cli.no_unbound"))
     for r in rows:
-        click.echo(f"{r['branch']}\t{r['name']}\t{r['code']}\t(有效期至 {r['expires']})")
+        click.echo(render("cli.invite_line", **r))
 
 
 @click.command("intent")

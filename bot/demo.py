@@ -11,6 +11,7 @@ from flask import current_app
 from flask_migrate import upgrade
 
 from bot import clock
+from bot.replies import render
 from bot.config import INSTANCE, ROOT
 
 DEMO_ROSTER = ROOT / "prompts" / "demo_roster.csv"
@@ -25,11 +26,11 @@ def seed() -> list[str]:
 
     upgrade()
     report = import_file(DEMO_ROSTER, clock.now(), current_app.config["COMMITTEE_NAME"])
-    lines = [f"示范支部已就绪：新增 {report.created} 人，更新 {report.updated} 人。", "邀请码："]
+    lines = [render("cli.demo_ready", created=report.created, updated=report.updated)]
     for member in store.unbound_members():
         invite = store.invite_code_for(member, clock.now(), current_app.config["INVITE_TTL_DAYS"])
-        roles = "、".join(ROLE_LABELS[r] for r in sorted(member.roles)) or "党员"
-        lines.append(f"  {member.name}\t{invite.code}\t({roles})")
+        roles = "、".join(ROLE_LABELS[r] for r in sorted(member.roles)) or render("cli.demo_member")
+        lines.append(render("cli.demo_invite", name=member.name, code=invite.code, roles=roles))
     db.session.commit()
     return lines
 
@@ -47,10 +48,7 @@ def run(port: int, fake_port: int) -> int:
     lines.append(f"fake: flask --app wsgi fake-wechat --port {fake_port} "
                  f"--record {INSTANCE / 'fake-wechat.jsonl'}")
     procfile.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    click.echo(f"\n支部助手已启动：webhook http://127.0.0.1:{port}/wechat ，"
-          f"模拟微信平台 http://127.0.0.1:{fake_port}\n"
-          "在另一个终端里和机器人聊天：\n"
-          "  .venv/bin/flask --app wsgi chat --as 张建国\n")
+    click.echo(render("cli.demo_running", port=port, fake_port=fake_port))
     bin_dir = Path(sys.executable).parent
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     return subprocess.call([str(bin_dir / "honcho"), "start", "-f", str(procfile),

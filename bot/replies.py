@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import tomllib
 from pathlib import Path
 
@@ -11,7 +12,8 @@ from flask import current_app, has_app_context
 from bot.config import Config
 
 _lock = threading.Lock()
-_cache: dict[str, tuple[float, dict]] = {}
+_cache: dict[str, tuple[float, float, dict]] = {}  # path -> (checked at, mtime, data)
+CHECK_EVERY = 1.0  # seconds between looks at the file's modification time
 
 
 def _prompts_dir() -> Path:
@@ -21,16 +23,24 @@ def _prompts_dir() -> Path:
 
 
 def load(name: str) -> dict:
-    """The parsed prompts/<name>.toml, re-read when the file changes on disk."""
-    path = _prompts_dir() / f"{name}.toml"
+    """The parsed prompts/<name>.toml, re-read when the file changes on disk.
+
+    The file's modification time is looked at no more than once a second, so rendering a reply
+    costs no system call on the webhook's path.
+    """
+    path = str(_prompts_dir() / f"{name}.toml")
+    now = time.monotonic()
+    cached = _cache.get(path)
+    if cached and now - cached[0] < CHECK_EVERY:
+        return cached[2]
     mtime = os.stat(path).st_mtime
-    cached = _cache.get(str(path))
-    if cached and cached[0] == mtime:
-        return cached[1]
+    if cached and cached[1] == mtime:
+        _cache[path] = (now, mtime, cached[2])
+        return cached[2]
     with _lock:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
-        _cache[str(path)] = (mtime, data)
+        _cache[path] = (now, mtime, data)
     return data
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.replies import render
 from bot.rules import organisation as org
 from bot.storage import members as store
 from bot.storage.engine import db
@@ -62,7 +63,7 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     elif suffix in (".csv", ".txt"):
         table = _read_csv(path)
     else:
-        raise NotARoster(f"不支持的文件类型“{path.suffix}”，请使用 .csv 或 .xlsx 格式的花名册。")
+        raise NotARoster(render("roster.unsupported_type", suffix=path.suffix))
     header_at = None
     for index, row in enumerate(table[:10]):
         names = {ALIASES.get(_clean(c), _clean(c)) for c in row}
@@ -70,7 +71,7 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
             header_at = index
             break
     if header_at is None:
-        raise NotARoster("这不是一份花名册：找不到必需的表头 " + "、".join(REQUIRED) + "。")
+        raise NotARoster(render("roster.missing_headers", headers="、".join(REQUIRED)))
     headers = [ALIASES.get(_clean(c), _clean(c)) for c in table[header_at]]
     rows = []
     for offset, row in enumerate(table[header_at + 1:], start=header_at + 2):
@@ -83,7 +84,7 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
 def _read_csv(path: Path) -> list[list]:
     raw = path.read_bytes()
     if b"\x00" in raw[:4096]:
-        raise NotARoster("文件内容无法识别为表格，请另存为 CSV（UTF-8）或 XLSX 后再导入。")
+        raise NotARoster(render("roster.binary"))
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = raw.decode(encoding)
@@ -91,23 +92,20 @@ def _read_csv(path: Path) -> list[list]:
         except UnicodeDecodeError:
             continue
     else:  # pragma: no cover - gb18030 decodes nearly anything
-        raise NotARoster("文件编码无法识别，请另存为 CSV（UTF-8）后再导入。")
+        raise NotARoster(render("roster.binary"))
     try:
         return list(csv.reader(io.StringIO(text)))
     except csv.Error as exc:
-        raise NotARoster(f"CSV 格式有误：{exc}") from exc
+        raise NotARoster(render("roster.bad_csv", error=exc)) from exc
 
 
 def _read_xlsx(path: Path) -> list[list]:
     from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise NotARoster("文件无法作为 XLSX 打开，请确认它是 Excel 花名册。") from exc
-    except Exception as exc:  # noqa: BLE001 - zipfile and XML errors of a corrupt workbook
-        raise NotARoster("文件无法作为 XLSX 打开，请确认它是 Excel 花名册。") from exc
+    except Exception as exc:  # noqa: BLE001 - zip, XML and openpyxl errors of a corrupt workbook
+        raise NotARoster(render("roster.bad_xlsx")) from exc
     try:
         for sheet in book.worksheets:
             rows = [list(r) for r in sheet.iter_rows(values_only=True)]
@@ -128,9 +126,9 @@ def _money(text: str) -> Decimal | None:
     try:
         value = Decimal(cleaned)
     except InvalidOperation as exc:
-        raise ValueError(f"党费基数“{text}”不是金额") from exc
+        raise ValueError(render("roster.base_not_money", value=text)) from exc
     if value < 0 or value > Decimal("10000000"):
-        raise ValueError(f"党费基数“{text}”不合理")
+        raise ValueError(render("roster.base_absurd", value=text))
     return value.quantize(Decimal("0.01"))
 
 
@@ -138,31 +136,31 @@ def _validate(cells: dict[str, str]) -> dict:
     """The row as stored values; ValueError with the reason if any cell is wrong."""
     name = cells.get("姓名", "")
     if not name:
-        raise ValueError("姓名为空")
+        raise ValueError(render("roster.no_name"))
     if len(name) > 50:
-        raise ValueError("姓名过长")
+        raise ValueError(render("roster.long_name"))
     phone = org.normalise_phone(cells.get("手机号码", ""))
     if phone is None:
-        raise ValueError(f"手机号码“{cells.get('手机号码', '')}”不是有效的11位手机号")
+        raise ValueError(render("roster.bad_phone", value=cells.get("手机号码", "")))
     branch = cells.get("所在党支部", "")
     if not branch:
-        raise ValueError("所在党支部为空")
+        raise ValueError(render("roster.no_branch"))
     row = {"name": name, "phone": phone, "branch": branch}
     if "党小组" in cells:
         row["group"] = cells["党小组"] or None
     if cells.get("人员类别"):
         if cells["人员类别"] not in org.STATUSES:
-            raise ValueError(f"人员类别“{cells['人员类别']}”应为 正式党员 或 预备党员")
+            raise ValueError(render("roster.bad_status", value=cells["人员类别"]))
         row["status"] = org.STATUSES[cells["人员类别"]]
     if "党内职务" in cells:
         roles, unknown = org.parse_roles(cells["党内职务"])
         if unknown:
-            raise ValueError(f"党内职务“{'、'.join(unknown)}”无法识别")
+            raise ValueError(render("roster.bad_roles", value="、".join(unknown)))
         row["roles"] = roles
     if cells.get("党费类别"):
         if cells["党费类别"] not in org.DUES_CATEGORIES:
-            raise ValueError(f"党费类别“{cells['党费类别']}”无法识别，应为 "
-                             + "/".join(org.DUES_CATEGORY_LABELS.values()))
+            raise ValueError(render("roster.bad_category", value=cells["党费类别"],
+                                    choices="/".join(org.DUES_CATEGORY_LABELS.values())))
         row["dues_category"] = org.DUES_CATEGORIES[cells["党费类别"]]
     if "党费基数" in cells:
         row["dues_base"] = _money(cells["党费基数"])
@@ -173,7 +171,7 @@ def _validate(cells: dict[str, str]) -> dict:
         elif flag in org.NO:
             row["is_floating"] = False
         else:
-            raise ValueError(f"是否流动党员“{cells['是否流动党员']}”应为 是 或 否")
+            raise ValueError(render("roster.bad_floating", value=cells["是否流动党员"]))
     return row
 
 
@@ -181,7 +179,7 @@ def import_file(path: Path, now: datetime, committee: str) -> Report:
     """Import the roster at path; commits the good rows, returns what happened."""
     rows = read_rows(Path(path))
     if not rows:
-        raise NotARoster("花名册里没有任何党员数据。")
+        raise NotARoster(render("roster.empty"))
     report = Report()
     seen: dict[str, int] = {}
     touched_branches: set[int] = set()
@@ -193,7 +191,8 @@ def import_file(path: Path, now: datetime, committee: str) -> Report:
             report.errors.append((number, str(exc)))
             continue
         if row["phone"] in seen:
-            report.errors.append((number, f"手机号码与第 {seen[row['phone']]} 行重复"))
+            report.errors.append((number, render("roster.duplicate_phone",
+                                                  row=seen[row["phone"]])))
             continue
         seen[row["phone"]] = number
         member = _apply(row, now, committee, report)

@@ -18,6 +18,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import random_string
 
 from bot import clock
+from bot.replies import render
 from bot.signing import sign
 from bot.storage import members as store
 from bot.storage.engine import db
@@ -78,7 +79,7 @@ def run_chat(name: str, url: str, fake_url: str) -> int:
     cfg = current_app.config
     found = store.members_by_name(name)
     if not found:
-        click.echo(f"名册里没有“{name}”。先运行：flask --app wsgi roster import FILE")
+        click.echo(render("chat.no_such_member", name=name))
         return 1
     member = found[0]
     openid = member.wechat.openid if member.wechat else simulated_openid(member.phone)
@@ -104,19 +105,19 @@ def run_chat(name: str, url: str, fake_url: str) -> int:
                     body = m["body"]
                     text = body.get("text", {}).get("content") or " / ".join(
                         v.get("value", "") for v in body.get("data", {}).values())
-                    click.echo(f"\n【推送】{text}\n> ", nl=False)
+                    click.echo("\n" + render("chat.push", text=text) + "\n> ", nl=False)
                 after = data["next"]
             except (requests.RequestException, ValueError, KeyError):
                 pass
             stop.wait(2)
 
     threading.Thread(target=poll_pushes, daemon=True).start()
-    click.echo(f"以 {member.name}（{member.branch.name}，{member.phone_masked}）的身份聊天。"
-               "输入 /位置 纬度 经度 地名 发送位置，/退出 结束。")
+    click.echo(render("chat.intro", name=member.name, branch=member.branch.name,
+                      phone=member.phone_masked))
     if member.wechat is None:
         invite = store.invite_code_for(member, clock.now(), cfg["INVITE_TTL_DAYS"])
         db.session.commit()
-        click.echo(f"（尚未绑定：可发送“绑定 {invite.code}”）")
+        click.echo(render("chat.unbound", code=invite.code))
         interact()
         _show(send(message_xml(openid, event="subscribe")))
     try:
@@ -130,7 +131,7 @@ def run_chat(name: str, url: str, fake_url: str) -> int:
             if line.startswith(("/位置", "/loc")):
                 parts = line.split(maxsplit=3)
                 if len(parts) < 4:
-                    click.echo("用法：/位置 31.2304 121.4737 上海市黄浦区")
+                    click.echo(render("chat.location_usage"))
                     continue
                 xml = message_xml(openid, msg_id=next(counter),
                                   location=(parts[1], parts[2], parts[3]))
@@ -139,7 +140,7 @@ def run_chat(name: str, url: str, fake_url: str) -> int:
             try:
                 _show(send(xml))
             except requests.RequestException as exc:
-                click.echo(f"（连不上机器人：{exc}。先运行 make demo）")
+                click.echo(render("chat.unreachable", error=exc))
     except (EOFError, click.Abort):
         pass
     finally:
@@ -149,4 +150,5 @@ def run_chat(name: str, url: str, fake_url: str) -> int:
 
 def _show(reply: str) -> None:
     if reply:
-        click.echo("支部助手：" + reply.replace("\n", "\n          "))
+        prefix = render("chat.bot")
+        click.echo(prefix + reply.replace("\n", "\n" + " " * (2 * len(prefix))))

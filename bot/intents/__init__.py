@@ -127,10 +127,10 @@ class Classifier:
             found["code"] = S.extract_code(text, min_len=4, max_len=12)
         elif name == "meeting_checkin":
             found["code"] = S.extract_code(text, min_len=3, max_len=6)
-            found["meeting"] = S.extract_meeting(text, v.meetings)
+            found["meeting"] = S.longest_match(text, v.meetings)
             found["remote"] = True if re.search(r"远程|线上|视频", text) else None
         elif name in ("rsvp_yes", "leave_request", "schedule_query"):
-            found["meeting"] = S.extract_meeting(text, v.meetings)
+            found["meeting"] = S.longest_match(text, v.meetings)
             found["date"] = S.extract_date(text, today)
             if name == "leave_request":
                 found["reason"] = S.extract_reason(text, v.meetings)
@@ -162,7 +162,7 @@ class Classifier:
             found["content"] = S.extract_after(
                 text, r"^(通知|公告|发通知|群发|发布通知|转发通知|发送通知|通知大家)\s*[:：]?\s*")
         elif name == "stats":
-            found["topic"] = S.extract_topic(text, v.stats_topics)
+            found["topic"] = S.longest_match(text, v.stats_topics)
         return {k: v for k, v in found.items() if v is not None}
 
 

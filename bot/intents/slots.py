@@ -38,11 +38,11 @@ def extract_code(text: str, min_len: int = 3, max_len: int = 8) -> str | None:
     return None
 
 
-def extract_meeting(text: str, vocabulary: dict[str, str]) -> str | None:
-    """The meeting kind named in text (longest name wins: 支部党员大会 before 大会)."""
-    for name in sorted(vocabulary, key=len, reverse=True):
-        if name in text:
-            return vocabulary[name]
+def longest_match(text: str, vocabulary: dict[str, str]) -> str | None:
+    """The value of the longest vocabulary word found in text (支部党员大会 before 大会)."""
+    for word in sorted(vocabulary, key=len, reverse=True):
+        if word in text:
+            return vocabulary[word]
     return None
 
 
@@ -183,10 +183,3 @@ def extract_material(text: str) -> str | None:
         return None
     return material
 
-
-def extract_topic(text: str, vocabulary: dict[str, str]) -> str | None:
-    """What a stats request is about (dues, notices, attendance, study, floating)."""
-    for word in sorted(vocabulary, key=len, reverse=True):
-        if word in text:
-            return vocabulary[word]
-    return None
