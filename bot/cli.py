@@ -143,5 +143,7 @@ def demo_run(port, fake_port):
 
 def init_app(app) -> None:
     """Register the commands on the app's CLI."""
-    for command in (roster, intent_command, fake_wechat_command, chat_command, demo):
+    from bot.cli_meetings import group as meetings
+
+    for command in (roster, intent_command, fake_wechat_command, chat_command, demo, meetings):
         app.cli.add_command(command)

@@ -20,7 +20,7 @@ class Handler:
 
 def default_handlers() -> list[Handler]:
     """The ordered handler list used by the webhook."""
-    from bot.handlers import account, clarify, events, fallback, help, media
+    from bot.handlers import account, clarify, events, fallback, help, media, meetings
 
     return [
         *events.HANDLERS,      # subscribe, unsubscribe, scan, menu clicks, delivery reports
@@ -29,6 +29,7 @@ def default_handlers() -> list[Handler]:
         *media.HANDLERS,       # images, unrecognised voice, locations
         help.HelpHandler(),
         *clarify.HANDLERS,     # a bare 签到 or 收到: resolved by context, or a question back
+        meetings.ScheduleHandler(),
         fallback.PendingHandler(),  # intents whose topic arrives with a later issue
         fallback.UnknownHandler(),
     ]

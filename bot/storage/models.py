@@ -168,3 +168,46 @@ class OutboundMessage(db.Model):
     delivery_status: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Meeting(db.Model):
+    """One meeting of 三会一课 or a 主题党日. `kind` is stored as in MEETING_KINDS
+    (theme_day 主题党日, branch_assembly 支部党员大会, committee 支委会, group 党小组会,
+    party_lecture 党课, org_life 组织生活会). `period` ties a meeting planned from a rule to its
+    month, quarter or year, so planning again never duplicates it."""
+
+    __tablename__ = "meetings"
+    __table_args__ = (UniqueConstraint("branch_id", "kind", "group_key", "period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("party_groups.id"))
+    group_key: Mapped[int] = mapped_column(Integer, default=0)  # group_id or 0, for uniqueness
+    kind: Mapped[str] = mapped_column(String(20))
+    audience: Mapped[str] = mapped_column(String(16))  # branch / committee / group
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    place: Mapped[str | None] = mapped_column(String(200))
+    topic: Mapped[str | None] = mapped_column(String(500))
+    checkin_code: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled/cancelled/closed
+    period: Mapped[str | None] = mapped_column(String(10))  # 2026-12 / 2026-Q4 / 2026; None if added
+    moved_from: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the rule's date, if moved
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    branch: Mapped[Branch] = relationship()
+    group: Mapped[PartyGroup | None] = relationship()
+
+
+class MeetingAttendance(db.Model):
+    """One member's answer and attendance for one meeting (rows exist once something happened)."""
+
+    __tablename__ = "meeting_attendance"
+    __table_args__ = (UniqueConstraint("meeting_id", "member_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"),
+                                            index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    rsvp: Mapped[str | None] = mapped_column(String(8))  # yes / leave
+    leave_reason: Mapped[str | None] = mapped_column(Text)
+    leave_status: Mapped[str | None] = mapped_column(String(12))  # pending / approved / denied
+    attendance: Mapped[str | None] = mapped_column(String(10))  # present/remote/excused/absent
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

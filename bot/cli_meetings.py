@@ -1,0 +1,121 @@
+"""`flask --app wsgi meetings …`: plan, add, list and show meetings."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from bot import clock, meetings
+from bot.clock import to_beijing
+from bot.replies import render
+from bot.rules import calendar
+from bot.storage.engine import db
+from bot.storage.models import Branch, Meeting, PartyGroup
+
+group = AppGroup("meetings", help="三会一课与主题党日：排会、加会、查看。")
+
+
+def _fail(key: str, **values) -> None:
+    click.echo(render(key, **values), err=True)
+    sys.exit(2)
+
+
+def _branches(name: str | None) -> list[Branch]:
+    query = select(Branch).order_by(Branch.id)
+    if name:
+        query = query.where(Branch.name == name)
+    found = list(db.session.execute(query).scalars())
+    if name and not found:
+        _fail("calendar.unknown_branch", branch=name)
+    return found
+
+
+def _month(text: str) -> tuple[int, int]:
+    try:
+        return meetings.parse_month(text)
+    except ValueError:
+        _fail("calendar.bad_month_arg", month=text)
+
+
+@group.command("plan")
+@click.option("--month", "month_text", required=True, help="YYYY-MM")
+@click.option("--branch", help="只排这个党支部。")
+def plan(month_text, branch):
+    """Materialise the month's meetings from each branch's rules (safe to run again)."""
+    year, month = _month(month_text)
+    if not calendar.coverage(year):
+        click.echo(render("calendar.no_coverage", year=year), err=True)
+    for found in _branches(branch):
+        try:
+            created, existing = meetings.plan_month(found, year, month, clock.now())
+        except calendar.RuleError as exc:
+            _fail("cli.import_refused", reason=exc)
+        click.echo(render("calendar.planned", branch=found.name, month=month_text,
+                          created=created, existing=existing))
+
+
+@group.command("add")
+@click.option("--branch", required=True)
+@click.option("--kind", required=True, help=", ".join(calendar.MEETING_KINDS))
+@click.option("--at", "at_text", required=True, help='"YYYY-MM-DD HH:MM"，北京时间')
+@click.option("--group", "group_name")
+@click.option("--place")
+@click.option("--topic")
+def add(branch, kind, at_text, group_name, place, topic):
+    """Add one meeting."""
+    if kind not in calendar.MEETING_KINDS:
+        _fail("calendar.unknown_kind", kinds=", ".join(calendar.MEETING_KINDS))
+    try:
+        starts_at = meetings.parse_at(at_text)
+    except ValueError:
+        _fail("calendar.bad_at", at=at_text)
+    found = _branches(branch)[0]
+    party_group = None
+    if group_name:
+        party_group = db.session.execute(select(PartyGroup).where(
+            PartyGroup.branch_id == found.id, PartyGroup.name == group_name)).scalar_one_or_none()
+        if party_group is None:
+            _fail("calendar.unknown_group", branch=branch, group=group_name)
+    elif kind == "group":
+        _fail("calendar.group_needs_group")
+    meeting = meetings.add(found, kind, starts_at, clock.now(), group=party_group, place=place,
+                           topic=topic)
+    click.echo(render("calendar.added", when=to_beijing(meeting.starts_at).strftime(
+        "%Y-%m-%d %H:%M"), kind=calendar.MEETING_KINDS[kind], branch=found.name,
+        group=f" {group_name}" if group_name else "", code=meeting.checkin_code))
+
+
+@group.command("list")
+@click.option("--month", "month_text", required=True, help="YYYY-MM")
+@click.option("--branch")
+@click.option("--json", "as_json", is_flag=True)
+def list_(month_text, branch, as_json):
+    """The month's meetings (id, kind, branch, group, starts_at, place, topic, checkin_code)."""
+    start, end = meetings.month_bounds(*_month(month_text))
+    branch_id = _branches(branch)[0].id if branch else None
+    rows = [meetings.as_json(m) for m in meetings.store.in_range(start, end, branch_id)]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(f"{row['id']}\t{row['starts_at'][:16].replace('T', ' ')}\t"
+                   f"{calendar.MEETING_KINDS[row['kind']]}\t{row['branch']}"
+                   f"{' ' + row['group'] if row['group'] else ''}\t{row['checkin_code']}")
+
+
+@group.command("show")
+@click.argument("meeting_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+def show(meeting_id, as_json):
+    """One meeting with every member due: rsvp, attendance, leave reason."""
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        _fail("calendar.no_meeting", id=meeting_id)
+    data = meetings.show_json(meeting)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))

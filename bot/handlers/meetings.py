@@ -1,0 +1,40 @@
+"""Meetings as members see them: 下次开会是什么时候 / 这个月主题党日哪天."""
+from __future__ import annotations
+
+from bot.clock import to_beijing
+from bot.handlers import Handler
+from bot.replies import load, render
+from bot.rules.calendar import MEETING_KINDS
+from bot.storage import meetings as store
+
+
+def when(moment) -> str:
+    """12月5日（周六）14:30, in Beijing time."""
+    here = to_beijing(moment)
+    weekdays = load("replies")["when"]["weekdays"]
+    return render("when.format", month=here.month, day=here.day,
+                  weekday=weekdays[here.weekday()], hour=here.hour, minute=here.minute)
+
+
+def describe(meeting, key: str) -> str:
+    """One meeting in a sentence (key: schedule.next or schedule.line)."""
+    return render(key, when=when(meeting.starts_at), kind=MEETING_KINDS[meeting.kind],
+                  place=render("schedule.place", place=meeting.place) if meeting.place else "",
+                  topic=render("schedule.topic", topic=meeting.topic) if meeting.topic else "")
+
+
+class ScheduleHandler(Handler):
+    """The member's next meetings from the real calendar (only those they are due at)."""
+
+    intents = ("schedule_query",)
+
+    def handle(self, msg) -> str:
+        kind = msg.intent.slots.get("meeting")
+        found = store.upcoming_for(msg.member, msg.now, limit=3, kind=kind)
+        if not found:
+            return render("schedule.none_kind", kind=MEETING_KINDS[kind]) if kind \
+                else render("schedule.none")
+        if kind or len(found) == 1:
+            return describe(found[0], "schedule.next")
+        return "\n".join([render("schedule.list_intro"),
+                          *(describe(m, "schedule.line") for m in found)])

@@ -1,0 +1,29 @@
+"""Jobs of the meetings topic: keeping the calendar planned ahead."""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from bot import clock
+from bot.jobs import with_app
+
+log = logging.getLogger(__name__)
+
+
+@with_app
+def plan_upcoming(months: int = 2) -> str:
+    """Materialise this month's and next month's meetings for every branch (idempotent)."""
+    from bot import meetings
+    from bot.rules.calendar import RuleError
+    from bot.storage.engine import db
+    from bot.storage.models import Branch
+
+    now, created = clock.now(), 0
+    for branch in db.session.execute(select(Branch).order_by(Branch.id)).scalars():
+        for year, month in meetings.next_months(now, months):
+            try:
+                created += meetings.plan_month(branch, year, month, now)[0]
+            except RuleError as exc:  # a branch's own rule is wrong: the others still plan
+                log.warning("branch %s: calendar rule not understood: %s", branch.name, exc)
+    return f"planned {created}"

@@ -1,0 +1,118 @@
+"""Meetings: planning a month from the branch's rules, adding one, and how a meeting is printed."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from bot.clock import BEIJING, to_beijing
+from bot.rules import calendar
+from bot.storage import meetings as store
+from bot.storage.engine import db
+from bot.storage.models import Branch, Meeting, PartyGroup
+
+
+def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
+    """The first instant of the month and of the next, Beijing time."""
+    start = datetime(year, month, 1, tzinfo=BEIJING)
+    nxt = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=BEIJING)
+    return start, nxt
+
+
+def _code() -> str:
+    return f"{secrets.randbelow(9000) + 1000}"
+
+
+def _new(branch: Branch, kind: str, starts_at: datetime, now: datetime, group=None,
+         period=None, moved_from=None, place=None, topic=None) -> Meeting:
+    return Meeting(branch=branch, group=group, group_key=group.id if group else 0, kind=kind,
+                   audience=calendar.AUDIENCE[kind], starts_at=starts_at, place=place,
+                   topic=topic, checkin_code=_code(), status="scheduled", period=period,
+                   moved_from=moved_from, created_at=now, updated_at=now)
+
+
+def plan_month(branch: Branch, year: int, month: int, now: datetime) -> tuple[int, int]:
+    """Materialise the month's meetings from the branch's rules; (created, already there).
+
+    Idempotent: a meeting planned for a rule's period is never planned twice, even if the
+    secretary has since moved or cancelled it.
+    """
+    created = existing = 0
+    groups = list(db.session.execute(select(PartyGroup).where(
+        PartyGroup.branch_id == branch.id).order_by(PartyGroup.id)).scalars())
+    for occ in calendar.occurrences(branch.settings, year, month):
+        for group in (groups if occ.kind == "group" else [None]):
+            taken = db.session.execute(select(Meeting.id).where(
+                Meeting.branch_id == branch.id, Meeting.kind == occ.kind,
+                Meeting.group_key == (group.id if group else 0),
+                Meeting.period == occ.period)).first()
+            if taken:
+                existing += 1
+                continue
+            db.session.add(_new(branch, occ.kind, occ.starts_at, now, group=group,
+                                period=occ.period, moved_from=occ.moved_from))
+            try:
+                db.session.flush()
+                created += 1
+            except IntegrityError:  # planned by another process meanwhile
+                db.session.rollback()
+                existing += 1
+    db.session.commit()
+    return created, existing
+
+
+def add(branch: Branch, kind: str, starts_at: datetime, now: datetime, group=None,
+        place=None, topic=None) -> Meeting:
+    """Add one meeting by hand (a secretary's extra or rescheduled meeting)."""
+    meeting = _new(branch, kind, starts_at, now, group=group, place=place, topic=topic)
+    db.session.add(meeting)
+    db.session.commit()
+    return meeting
+
+
+def as_json(meeting: Meeting) -> dict:
+    """The meeting as `meetings list --json` prints it."""
+    return {"id": meeting.id, "kind": meeting.kind, "branch": meeting.branch.name,
+            "group": meeting.group.name if meeting.group else None,
+            "starts_at": to_beijing(meeting.starts_at).isoformat(), "place": meeting.place,
+            "topic": meeting.topic, "checkin_code": meeting.checkin_code,
+            "status": meeting.status}
+
+
+def show_json(meeting: Meeting) -> dict:
+    """The meeting with every member due: rsvp, attendance and leave reason."""
+    rows = store.attendance_rows(meeting)
+    members = []
+    for member in store.due_members(meeting):
+        row = rows.get(member.id)
+        members.append({"id": member.id, "name": member.name,
+                        "group": member.group.name if member.group else None,
+                        "rsvp": row.rsvp if row else None,
+                        "attendance": row.attendance if row else None,
+                        "leave_reason": row.leave_reason if row else None})
+    return {**as_json(meeting), "members": members}
+
+
+def parse_month(text: str) -> tuple[int, int]:
+    """'2026-12' -> (2026, 12); ValueError otherwise."""
+    parsed = datetime.strptime(text.strip(), "%Y-%m")
+    return parsed.year, parsed.month
+
+
+def parse_at(text: str) -> datetime:
+    """'2026-12-05 14:30' (Beijing time) -> aware datetime; ValueError otherwise."""
+    return datetime.strptime(text.strip(), "%Y-%m-%d %H:%M").replace(tzinfo=BEIJING)
+
+
+def next_months(now: datetime, count: int = 2) -> list[tuple[int, int]]:
+    """This month and the following ones, Beijing time (what the scheduler keeps planned)."""
+    here = to_beijing(now)
+    months, year, month = [], here.year, here.month
+    for _ in range(count):
+        months.append((year, month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
