@@ -8,11 +8,13 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from bot import clock, meetings
+from bot import attendance, clock, meetings
 from bot.clock import to_beijing
 from bot.replies import render
+from bot.rules import attendance as attendance_rules
 from bot.rules import calendar
 from bot.storage.engine import db
+from bot.storage import meetings as meeting_store
 from bot.storage.models import Branch, Meeting, PartyGroup
 
 group = AppGroup("meetings", help="三会一课与主题党日：排会、加会、查看。")
@@ -111,11 +113,46 @@ def list_(month_text, branch, as_json):
 @click.option("--json", "as_json", is_flag=True)
 def show(meeting_id, as_json):
     """One meeting with every member due: rsvp, attendance, leave reason."""
-    meeting = db.session.get(Meeting, meeting_id)
-    if meeting is None:
-        _fail("calendar.no_meeting", id=meeting_id)
-    data = meetings.show_json(meeting)
+    data = meetings.show_json(_meeting(meeting_id))
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
         return
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _meeting(meeting_id: int) -> Meeting:
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        _fail("calendar.no_meeting", id=meeting_id)
+    return meeting
+
+
+@group.command("mark")
+@click.argument("meeting_id", type=int)
+@click.option("--member", "name", required=True, help="姓名")
+@click.option("--status", required=True, help=", ".join(attendance_rules.STATUS_LABELS))
+@click.option("--reason", default="", help="补登原因（必填）")
+@click.option("--by", default="cli", show_default=True, help="谁补登的（记入留痕）")
+def mark(meeting_id, name, status, reason, by):
+    """补登: set one member's attendance by hand, with a reason (kept in the audit trail)."""
+    meeting = _meeting(meeting_id)
+    if status not in attendance_rules.STATUS_LABELS:
+        _fail("attendance.bad_status", statuses=", ".join(attendance_rules.STATUS_LABELS))
+    if not reason.strip():
+        _fail("attendance.need_reason")
+    member = next((m for m in meeting_store.due_members(meeting) if m.name == name), None)
+    if member is None:
+        _fail("attendance.unknown_member", meeting=attendance.label(meeting), name=name)
+    old = attendance.mark(meeting, member, status, reason.strip(), by, clock.now())
+    labels = attendance_rules.STATUS_LABELS
+    click.echo(render("attendance.marked", name=name, meeting=attendance.label(meeting),
+                      old=labels.get(old, "—"), new=labels[status], reason=reason.strip()))
+
+
+@group.command("close")
+@click.argument("meeting_id", type=int)
+def close(meeting_id):
+    """Close a meeting now: every due member gets exactly one status."""
+    meeting = _meeting(meeting_id)
+    counts = attendance.close(meeting, clock.now(), by="cli")
+    click.echo(render("attendance.closed", meeting=attendance.label(meeting), **counts))

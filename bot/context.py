@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-OPEN_CHECKINS: list[Callable] = []     # meetings the member may sign in to now
+def _open_meetings(member, now) -> list:
+    from bot.attendance import open_for
+
+    return open_for(member, now)
+
+
+OPEN_CHECKINS: list[Callable] = [_open_meetings]  # meetings the member may sign in to now
 PENDING_NOTICES: list[Callable] = []   # notices the member has not acknowledged
 AWAITING_RSVP: list[Callable] = []     # meetings the member was asked about and has not answered
 

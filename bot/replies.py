@@ -59,6 +59,16 @@ def render(key: str, **values) -> str:
     return text(key).format(**values)
 
 
+def when(moment) -> str:
+    """A moment as members read it, in Beijing time: 12月5日（周六）14:30."""
+    from bot.clock import to_beijing
+
+    here = to_beijing(moment)
+    weekdays = load("replies")["when"]["weekdays"]
+    return render("when.format", month=here.month, day=here.day,
+                  weekday=weekdays[here.weekday()], hour=here.hour, minute=here.minute)
+
+
 def template_for(key: str) -> dict:
     """The template-message settings for a reply key (its own section, else `default`)."""
     templates = load("templates")

@@ -28,7 +28,7 @@ def test_bare_checkin_without_an_open_meeting_is_answered_not_guessed(bound):
 
 def test_bare_checkin_with_an_open_meeting_goes_to_the_meetings_topic(bound, providers):
     providers.OPEN_CHECKINS.append(lambda member, now: ["党课"])
-    assert "会议签到" in bound.text("o_mem", "签到")  # handed on (topic not built yet)
+    assert "加会场公布的签到码" in bound.text("o_mem", "签到")  # the sign-in handler asks
 
 
 def test_bare_ack_with_nothing_pending(bound):

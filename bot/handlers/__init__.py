@@ -30,6 +30,7 @@ def default_handlers() -> list[Handler]:
         help.HelpHandler(),
         *clarify.HANDLERS,     # a bare 签到 or 收到: resolved by context, or a question back
         meetings.ScheduleHandler(),
+        meetings.CheckinHandler(),
         fallback.PendingHandler(),  # intents whose topic arrives with a later issue
         fallback.UnknownHandler(),
     ]

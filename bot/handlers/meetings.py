@@ -1,19 +1,11 @@
-"""Meetings as members see them: 下次开会是什么时候 / 这个月主题党日哪天."""
+"""Meetings as members see them: schedule questions and sign-in (签到 4821)."""
 from __future__ import annotations
 
-from bot.clock import to_beijing
+from bot import attendance
 from bot.handlers import Handler
-from bot.replies import load, render
+from bot.replies import render, when
 from bot.rules.calendar import MEETING_KINDS
 from bot.storage import meetings as store
-
-
-def when(moment) -> str:
-    """12月5日（周六）14:30, in Beijing time."""
-    here = to_beijing(moment)
-    weekdays = load("replies")["when"]["weekdays"]
-    return render("when.format", month=here.month, day=here.day,
-                  weekday=weekdays[here.weekday()], hour=here.hour, minute=here.minute)
 
 
 def describe(meeting, key: str) -> str:
@@ -38,3 +30,13 @@ class ScheduleHandler(Handler):
             return describe(found[0], "schedule.next")
         return "\n".join([render("schedule.list_intro"),
                           *(describe(m, "schedule.line") for m in found)])
+
+
+class CheckinHandler(Handler):
+    """签到 4821: sign in to the meeting whose window is open; floating members sign in remotely."""
+
+    intents = ("meeting_checkin",)
+
+    def handle(self, msg) -> str:
+        outcome = attendance.sign_in(msg.member, msg.intent.slots.get("code"), msg.now)
+        return render(outcome.key, **outcome.values)

@@ -27,3 +27,11 @@ def plan_upcoming(months: int = 2) -> str:
             except RuleError as exc:  # a branch's own rule is wrong: the others still plan
                 log.warning("branch %s: calendar rule not understood: %s", branch.name, exc)
     return f"planned {created}"
+
+
+@with_app
+def close_finished_meetings() -> str:
+    """Give every member of each finished meeting exactly one status (出席/远程/请假/缺席)."""
+    from bot import attendance
+
+    return f"closed {attendance.close_finished(clock.now())}"

@@ -5,10 +5,12 @@ Nothing but cron.register(...) calls belongs here; the jobs themselves live besi
 from rq import cron
 
 from bot.config import Config
-from bot.jobs.meetings import plan_upcoming
+from bot.jobs.meetings import close_finished_meetings, plan_upcoming
 from bot.jobs.platform import refresh_access_token
 
 # Keep the shared access token fresh: every 30 minutes.
 cron.register(refresh_access_token, Config.RQ_QUEUE, interval=1800)
 # Keep this month and next month planned from each branch's rules: 02:00 Beijing daily.
 cron.register(plan_upcoming, Config.RQ_QUEUE, cron="0 18 * * *")
+# Close meetings whose sign-in window has ended: every 10 minutes.
+cron.register(close_finished_meetings, Config.RQ_QUEUE, interval=600)

@@ -191,6 +191,7 @@ class Meeting(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled/cancelled/closed
     period: Mapped[str | None] = mapped_column(String(10))  # 2026-12 / 2026-Q4 / 2026; None if added
     moved_from: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the rule's date, if moved
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     branch: Mapped[Branch] = relationship()
@@ -210,4 +211,20 @@ class MeetingAttendance(db.Model):
     leave_reason: Mapped[str | None] = mapped_column(Text)
     leave_status: Mapped[str | None] = mapped_column(String(12))  # pending / approved / denied
     attendance: Mapped[str | None] = mapped_column(String(10))  # present/remote/excused/absent
+    signed_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AttendanceChange(db.Model):
+    """The audit trail: every change to an attendance status (who, when, old, new, why)."""
+
+    __tablename__ = "attendance_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"),
+                                            index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    old: Mapped[str | None] = mapped_column(String(10))
+    new: Mapped[str | None] = mapped_column(String(10))
+    changed_by: Mapped[str] = mapped_column(String(100))  # member:<id>, cli, system
+    reason: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
