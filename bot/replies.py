@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 import threading
 import time
 import tomllib
@@ -57,6 +58,17 @@ def text(key: str) -> str:
 def render(key: str, **values) -> str:
     """The reply for key with {placeholders} filled in."""
     return text(key).format(**values)
+
+
+@dataclass
+class Outcome:
+    """What a topic decided to say: a reply key from prompts/replies.toml and its values."""
+
+    key: str
+    values: dict = field(default_factory=dict)
+
+    def render(self) -> str:
+        return render(self.key, **self.values)
 
 
 def when(moment) -> str:

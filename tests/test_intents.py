@@ -77,6 +77,8 @@ CASES = [
     ("老母亲住院，这次来不了", "leave_request", {"reason": "老母亲住院"}),
     ("因为加班请假", "leave_request", {"reason": "加班"}),
     ("我要外出一个月，这期间的会都请假", "leave_request", {"duration": {"days": 30}}),
+    ("我要外出一个月，这期间的会都请假，去外地打工", "leave_request",
+     {"duration": {"days": 30}, "reason": "外出，去外地打工"}),
     # dues
     ("我的党费", "dues_query", {}),
     ("党费", "dues_query", {}),

@@ -27,10 +27,14 @@ def default_handlers() -> list[Handler]:
         account.BindHandler(),  # 绑定 CODE works before binding, of course
         account.UnboundHandler(),  # anyone else not bound learns how to bind, sees nothing more
         *media.HANDLERS,       # images, unrecognised voice, locations
+        meetings.LeaveDecisionHandler(),  # a leader's 批准 12 (before any intent)
+        meetings.LeaveReasonHandler(),    # the answer to "why?" of a leave request
         help.HelpHandler(),
         *clarify.HANDLERS,     # a bare 签到 or 收到: resolved by context, or a question back
         meetings.ScheduleHandler(),
         meetings.CheckinHandler(),
+        meetings.RsvpHandler(),
+        meetings.LeaveHandler(),
         fallback.PendingHandler(),  # intents whose topic arrives with a later issue
         fallback.UnknownHandler(),
     ]

@@ -13,7 +13,7 @@ class BindHandler(Handler):
 
     def handle(self, msg) -> str:
         outcome = binding.bind(msg.user, msg.intent.slots.get("code"), msg.now)
-        return render(outcome.key, **outcome.values)
+        return outcome.render()
 
 
 class UnboundHandler(Handler):

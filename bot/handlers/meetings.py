@@ -1,9 +1,12 @@
 """Meetings as members see them: schedule questions and sign-in (签到 4821)."""
 from __future__ import annotations
 
-from bot import attendance
+import re
+
+from bot import attendance, leave
 from bot.handlers import Handler
 from bot.replies import render, when
+from bot.rules.organisation import is_leader
 from bot.rules.calendar import MEETING_KINDS
 from bot.storage import meetings as store
 
@@ -39,4 +42,67 @@ class CheckinHandler(Handler):
 
     def handle(self, msg) -> str:
         outcome = attendance.sign_in(msg.member, msg.intent.slots.get("code"), msg.now)
-        return render(outcome.key, **outcome.values)
+        return outcome.render()
+
+
+class RsvpHandler(Handler):
+    """参加: the member will attend the meeting meant (named, or the nearest one due)."""
+
+    intents = ("rsvp_yes",)
+
+    def handle(self, msg) -> str:
+        outcome = leave.rsvp_yes(msg.member, msg.intent.slots, msg.now)
+        return outcome.render()
+
+
+class LeaveHandler(Handler):
+    """我请假，孩子生病 / 周五去不了 / 外出一个月，这期间的会都请假."""
+
+    intents = ("leave_request",)
+
+    def handle(self, msg) -> str:
+        outcome = leave.request(msg.member, msg.intent.slots, msg.now)
+        return outcome.render()
+
+
+CANCEL = re.compile(r"^(取消|算了|不请了|不请假了|不用了)[。！!.]*$")
+
+
+class LeaveReasonHandler(Handler):
+    """The answer to 请说一下请假的原因: the next plain message is the reason (or 取消)."""
+
+    def check(self, msg) -> bool:
+        if msg.member is None or msg.msg_type not in ("text", "voice") or not msg.text:
+            return False
+        if msg.intent is not None and msg.intent.name not in ("unknown", "leave_request"):
+            return bool(CANCEL.match(msg.text.strip()))
+        return leave.waiting_for_reason(msg.member, msg.now) is not None
+
+    def handle(self, msg) -> str:
+        state = leave.waiting_for_reason(msg.member, msg.now)
+        leave.forget_reason_wait(msg.member)
+        if state is None or CANCEL.match(msg.text.strip()):
+            return render("leave.cancelled")
+        reason = msg.intent.slots.get("reason") if msg.intent.name == "leave_request" else None
+        outcome = leave.request(msg.member, state["slots"], msg.now,
+                                reason=reason or msg.text.strip()[:200])
+        return outcome.render()
+
+
+DECISION = re.compile(r"^(不批准|不同意|驳回|不准|批准|同意|准假|准)\s*[:：]?\s*"
+                      r"(\d+(?:[\s,，、]+\d+)*)[。!！]*$")
+
+
+class LeaveDecisionHandler(Handler):
+    """批准 12 / 不批准 12 13: a leader decides leave requests by their short numbers."""
+
+    def check(self, msg) -> bool:
+        return bool(msg.member is not None and msg.text and is_leader(msg.member.roles)
+                    and DECISION.match(msg.text.strip()))
+
+    def handle(self, msg) -> str:
+        match = DECISION.match(msg.text.strip())
+        approve = not match.group(1).startswith(("不", "驳"))
+        numbers = [int(n) for n in re.findall(r"\d+", match.group(2))]
+        outcomes = leave.decide(msg.member, numbers, approve, msg.now)
+        return "\n".join(o.render() for o in outcomes)

@@ -210,6 +210,9 @@ class MeetingAttendance(db.Model):
     rsvp: Mapped[str | None] = mapped_column(String(8))  # yes / leave
     leave_reason: Mapped[str | None] = mapped_column(Text)
     leave_status: Mapped[str | None] = mapped_column(String(12))  # pending / approved / denied
+    leave_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    leave_decided_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    leave_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attendance: Mapped[str | None] = mapped_column(String(10))  # present/remote/excused/absent
     signed_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
