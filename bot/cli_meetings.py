@@ -156,3 +156,21 @@ def close(meeting_id):
     meeting = _meeting(meeting_id)
     counts = attendance.close(meeting, clock.now(), by="cli")
     click.echo(render("attendance.closed", meeting=attendance.label(meeting), **counts))
+
+
+reminders_group = AppGroup("reminders", help="会议提醒。")
+
+
+@reminders_group.command("run")
+@click.option("--at", "at_text", required=True, help='"YYYY-MM-DD HH:MM"，北京时间')
+@click.option("--dry-run", is_flag=True, help="只列出会发什么，不发送。")
+def reminders_run(at_text, dry_run):
+    """Run the reminder planner as of that Beijing time; print what it sends or would send."""
+    from bot import reminders
+
+    try:
+        now = meetings.parse_at(at_text)
+    except ValueError:
+        _fail("calendar.bad_at", at=at_text)
+    for planned, result in reminders.run(now, dry_run=dry_run, inline=True):
+        click.echo(f"{planned.describe()}\t{reminders.label_rows(planned.rows)}\t{result}")

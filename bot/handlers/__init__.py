@@ -29,6 +29,7 @@ def default_handlers() -> list[Handler]:
         *media.HANDLERS,       # images, unrecognised voice, locations
         meetings.LeaveDecisionHandler(),  # a leader's 批准 12 (before any intent)
         meetings.LeaveReasonHandler(),    # the answer to "why?" of a leave request
+        meetings.MuteHandler(),           # 关闭提醒 / 打开提醒
         help.HelpHandler(),
         *clarify.HANDLERS,     # a bare 签到 or 收到: resolved by context, or a question back
         meetings.ScheduleHandler(),

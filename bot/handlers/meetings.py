@@ -106,3 +106,20 @@ class LeaveDecisionHandler(Handler):
         numbers = [int(n) for n in re.findall(r"\d+", match.group(2))]
         outcomes = leave.decide(msg.member, numbers, approve, msg.now)
         return "\n".join(o.render() for o in outcomes)
+
+
+MUTE = re.compile(r"^(关闭提醒|免打扰|不要再提醒|别提醒了|少提醒)[。!！]*$")
+UNMUTE = re.compile(r"^(打开提醒|恢复提醒|开启提醒)[。!！]*$")
+
+
+class MuteHandler(Handler):
+    """关闭提醒 / 打开提醒: optional reminders (chasers) off or on; invitations always come."""
+
+    def check(self, msg) -> bool:
+        text = (msg.text or "").strip()
+        return msg.member is not None and bool(MUTE.match(text) or UNMUTE.match(text))
+
+    def handle(self, msg) -> str:
+        muted = bool(MUTE.match(msg.text.strip()))
+        msg.member.reminders_muted = muted
+        return render("reminder.muted" if muted else "reminder.unmuted")

@@ -35,3 +35,20 @@ def close_finished_meetings() -> str:
     from bot import attendance
 
     return f"closed {attendance.close_finished(clock.now())}"
+
+
+@with_app
+def plan_reminders() -> str:
+    """The reminder planner: claim what is due and enqueue the send jobs."""
+    from bot import reminders
+
+    return f"planned {len(reminders.run(clock.now()))}"
+
+
+@with_app
+def send_reminder_batch(member_ids: list[int], claim: str) -> str:
+    """Send the claimed reminders of these members (one digest each)."""
+    from bot import reminders
+
+    results = reminders.send_batch(member_ids, claim, clock.now())
+    return f"{sum(1 for r in results.values() if r.startswith('sent'))} sent of {len(results)}"

@@ -5,7 +5,7 @@ Nothing but cron.register(...) calls belongs here; the jobs themselves live besi
 from rq import cron
 
 from bot.config import Config
-from bot.jobs.meetings import close_finished_meetings, plan_upcoming
+from bot.jobs.meetings import close_finished_meetings, plan_reminders, plan_upcoming
 from bot.jobs.platform import refresh_access_token
 
 # Keep the shared access token fresh: every 30 minutes.
@@ -14,3 +14,5 @@ cron.register(refresh_access_token, Config.RQ_QUEUE, interval=1800)
 cron.register(plan_upcoming, Config.RQ_QUEUE, cron="0 18 * * *")
 # Close meetings whose sign-in window has ended: every 10 minutes.
 cron.register(close_finished_meetings, Config.RQ_QUEUE, interval=600)
+# Send the meeting reminders that are due: every 5 minutes.
+cron.register(plan_reminders, Config.RQ_QUEUE, interval=300)

@@ -5,6 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (JSON, BigInteger, Boolean, ForeignKey, Integer, Numeric, String, Text,
+                        false,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -58,6 +59,8 @@ class Member(db.Model):
     dues_base: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     is_floating: Mapped[bool] = mapped_column(Boolean, default=False)  # 流动党员
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The member asked not to be chased (optional reminders); invitations still come.
+    reminders_muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -231,3 +234,26 @@ class AttendanceChange(db.Model):
     changed_by: Mapped[str] = mapped_column(String(100))  # member:<id>, cli, system
     reason: Mapped[str | None] = mapped_column(Text)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Reminder(db.Model):
+    """One reminder of one meeting for one member, at one slot of the cadence (3d, eve, 2h).
+
+    pending → (claimed by a planner run with `claim`) sending → sent / failed / skipped.
+    A send job sends only the rows still holding its own claim, so nothing goes out twice.
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("meeting_id", "member_id", "slot"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"),
+                                            index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    slot: Mapped[str] = mapped_column(String(20))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    claim: Mapped[str | None] = mapped_column(String(40), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outbound_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_messages.id"))
+    note: Mapped[str | None] = mapped_column(String(100))  # why skipped / failed
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
