@@ -53,6 +53,8 @@ class Config:
     BIND_MAX_FAILURES = _int("BIND_MAX_FAILURES", 5)
     BIND_FAILURE_WINDOW = _int("BIND_FAILURE_WINDOW", 3600)
     COMMITTEE_NAME = os.environ.get("COMMITTEE_NAME", "机关党委")
+    # Reminder sends in flight at once per batch job (see bot/reminders.py).
+    REMINDER_CONCURRENCY = _int("REMINDER_CONCURRENCY", 16)
     PROMPTS_DIR = os.environ.get("PROMPTS_DIR", str(ROOT / "prompts"))
     TIMEZONE = "Asia/Shanghai"
     # A clock returning an aware UTC datetime; tests replace it to travel in time.

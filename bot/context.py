@@ -15,7 +15,14 @@ def _open_meetings(member, now) -> list:
 
 OPEN_CHECKINS: list[Callable] = [_open_meetings]  # meetings the member may sign in to now
 PENDING_NOTICES: list[Callable] = []   # notices the member has not acknowledged
-AWAITING_RSVP: list[Callable] = []     # meetings the member was asked about and has not answered
+def _reminded_unanswered(member, now) -> list:
+    from bot.reminders import awaiting_answer
+
+    return awaiting_answer(member, now)
+
+
+# meetings the member was reminded of and has not answered
+AWAITING_RSVP: list[Callable] = [_reminded_unanswered]
 
 
 def _collect(providers: list[Callable], member, now) -> list:

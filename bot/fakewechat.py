@@ -13,7 +13,8 @@ file as one JSON line:
 Control endpoints (not on the real platform) for tests and the chat simulator:
 POST /_fake/interact {"openid"}             the member messaged the account (opens 48 h window)
 POST /_fake/unfollow {"openid"}             the member unfollowed (43004 from now on)
-POST /_fake/fail {"errcode", "count"}        the next `count` send calls answer errcode
+POST /_fake/fail {"errcode", "count", "openid"?}  the next `count` send calls (to that member
+                                             only, if given) answer errcode
 POST /_fake/expire_tokens                    every issued token expires now (42001)
 GET  /_fake/messages?openid=&after=N         messages delivered to a member, after index N
 """
@@ -155,8 +156,10 @@ def create_fake(appid: str, secret: str, record: str | None = None, latency_ms: 
         if not openid or not isinstance(openid, str):
             return answer(40003, body)
         with state.lock:
-            if state.queued_failures:
-                return answer(state.queued_failures.pop(0), body)
+            for index, (errcode, target) in enumerate(state.queued_failures):
+                if target in (None, openid):
+                    state.queued_failures.pop(index)
+                    return answer(errcode, body)
             for errcode, rate in state.fail_rates:
                 if state.rng.random() < rate:
                     return answer(errcode, body)
@@ -205,7 +208,8 @@ def create_fake(appid: str, secret: str, record: str | None = None, latency_ms: 
     def queue_failure():
         body = request.get_json(silent=True) or {}
         with state.lock:
-            state.queued_failures.extend([int(body["errcode"])] * int(body.get("count", 1)))
+            state.queued_failures.extend([(int(body["errcode"]), body.get("openid"))]
+                                         * int(body.get("count", 1)))
         return jsonify({"ok": True})
 
     @app.post("/_fake/expire_tokens")

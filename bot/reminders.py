@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from bot import wechat
 from bot.attendance import label
@@ -25,17 +26,15 @@ from bot.rules import reminders as rules
 from bot.rules.calendar import MEETING_KINDS
 from bot.storage import meetings as store
 from bot.storage.engine import db
-from bot.storage.models import Meeting, MeetingAttendance, Member, Reminder
+from bot.storage.models import Meeting, MeetingAttendance, Member, OutboundMessage, Reminder
 
 log = logging.getLogger(__name__)
 HORIZON = timedelta(days=8)  # reminders are planned for meetings this far ahead
 STALE = timedelta(minutes=10)  # a claim not sent by then is released (the worker died)
-# Sends in flight at once. Each is one HTTPS call of about 50 ms, so 16 give ~300 calls/s: the
-# fan-out of 5,000 members takes well under half a minute; the per-minute quota errors (45011)
-# pause the fan-out rather than retrying into it.
-CONCURRENCY = 16
-CHUNK = 200  # members per send job
+CHUNK = 1000  # members per send job
 PAUSE_KEY = "zhibu:reminders:paused_until"
+JOURNAL = "zhibu:reminders:delivered:"  # + idempotency key: the platform accepted this send
+JOURNAL_TTL = 7 * 86400
 
 
 @dataclass
@@ -75,8 +74,9 @@ def materialise(now: datetime) -> int:
     return created
 
 
-def paused_until(now: datetime) -> datetime | None:
-    raw = current_app.extensions["redis"].get(PAUSE_KEY)
+def paused_until(now: datetime, redis=None) -> datetime | None:
+    """The end of a pause of the fan-out still running at `now`, or None."""
+    raw = (redis or current_app.extensions["redis"]).get(PAUSE_KEY)
     if not raw:
         return None
     until = datetime.fromisoformat(raw.decode())
@@ -106,11 +106,37 @@ def _worth_sending(row: Reminder, meeting: Meeting, member: Member,
     return None
 
 
+def _key(claim: str, member_id: int) -> str:
+    return f"reminders:{claim}:{member_id}"
+
+
+def journal(redis, claim: str, member_id: int, delivery) -> None:
+    """Note at once (before any database write) that the platform accepted this digest."""
+    redis.set(JOURNAL + _key(claim, member_id), delivery.channel, ex=JOURNAL_TTL)
+
+
+def _recover_stale(now: datetime) -> None:
+    """Claims whose worker died: settle what the journal says was delivered, release the rest."""
+    redis = current_app.extensions["redis"]
+    stale = db.session.execute(select(Reminder).where(
+        Reminder.status == "sending", Reminder.claimed_at < now - STALE)).scalars().all()
+    for row in stale:
+        channel = redis.get(JOURNAL + _key(row.claim, row.member_id))
+        if channel:
+            row.status, row.note, row.updated_at = "sent", "recovered", now
+            record = db.session.execute(select(OutboundMessage).where(
+                OutboundMessage.idempotency_key == _key(row.claim, row.member_id))
+            ).scalar_one_or_none()
+            if record is not None:
+                record.status, record.channel, record.errcode = "sent", channel.decode(), 0
+                row.outbound_id = record.id
+        else:
+            row.status, row.claim, row.claimed_at, row.updated_at = "pending", None, None, now
+
+
 def claim_due(now: datetime, dry_run: bool = False) -> tuple[str, list[Planned]]:
     """Release stale claims, skip what is no longer worth sending, claim the rest by member."""
-    db.session.execute(update(Reminder).where(
-        Reminder.status == "sending", Reminder.claimed_at < now - STALE).values(
-        status="pending", claim=None, claimed_at=None, updated_at=now))
+    _recover_stale(now)
     rows = db.session.execute(
         select(Reminder, Meeting, Member).join(Meeting, Reminder.meeting_id == Meeting.id)
         .join(Member, Reminder.member_id == Member.id)
@@ -131,16 +157,16 @@ def claim_due(now: datetime, dry_run: bool = False) -> tuple[str, list[Planned]]
     if dry_run or paused_until(now):
         db.session.rollback() if dry_run else db.session.commit()
         return claim, ([] if not dry_run else list(by_member.values()))
-    planned = []
-    for item in by_member.values():
-        ids = [r.id for r in item.rows]
-        got = db.session.execute(update(Reminder).where(
-            Reminder.id.in_(ids), Reminder.status == "pending").values(
-            status="sending", claim=claim, claimed_at=now, updated_at=now)).rowcount
-        if got:
-            planned.append(item)
+    ids = [r.id for item in by_member.values() for r in item.rows]
+    for start in range(0, len(ids), 500):  # claim in a few statements, not one per member
+        db.session.execute(update(Reminder).where(
+            Reminder.id.in_(ids[start:start + 500]), Reminder.status == "pending").values(
+            status="sending", claim=claim, claimed_at=now, updated_at=now),
+            execution_options={"synchronize_session": False})
     db.session.commit()
-    return claim, planned
+    mine = set(db.session.execute(select(Reminder.member_id).where(
+        Reminder.claim == claim)).scalars())  # a concurrent run may have taken some
+    return claim, [item for member_id, item in by_member.items() if member_id in mine]
 
 
 def compose(member: Member, rows: list[Reminder]) -> dict:
@@ -158,52 +184,89 @@ def compose(member: Member, rows: list[Reminder]) -> dict:
 
 
 def send_one(member_id: int, claim: str, now: datetime) -> str:
-    """Send the member's claimed rows as one digest; what happened."""
-    rows = list(db.session.execute(select(Reminder).where(
-        Reminder.member_id == member_id, Reminder.claim == claim,
-        Reminder.status == "sending")).scalars())
-    if not rows:
-        return "nothing"
+    """Send one member's claimed rows as a digest; what happened."""
+    return send_batch([member_id], claim, now).get(member_id, "nothing")
+
+
+def send_batch(member_ids: list[int], claim: str, now: datetime) -> dict[int, str]:
+    """Send the claimed rows of many members, one digest each; the result per member.
+
+    The database work is done in two transactions for the whole batch (records prepared, then
+    results written); only the platform calls run on REMINDER_CONCURRENCY threads (default 16:
+    each call takes about 50 ms, so ~300 calls/s and 5,000 members in well under half a minute).
+    A quota error (45009/45011) pauses the fan-out: what has not gone out waits, pending.
+    """
+    rows: dict[int, list[Reminder]] = {}
+    for row in db.session.execute(select(Reminder).where(
+            Reminder.member_id.in_(member_ids), Reminder.claim == claim,
+            Reminder.status == "sending").order_by(Reminder.id)).scalars():
+        rows.setdefault(row.member_id, []).append(row)
+    results: dict[int, str] = {mid: "nothing" for mid in member_ids if mid not in rows}
     if paused_until(now):
-        _release(rows, now)
-        return "paused"
-    member = db.session.get(Member, member_id)
-    try:
-        record = wechat.send(member, "reminder.digest", now,
-                             idempotency_key=f"reminders:{claim}:{member_id}",
-                             **compose(member, rows))
-    except wechat.PlatformError as exc:
-        _pause(exc.errcode, now)
-        _release(rows, now)
-        return f"paused ({exc.errcode})"
+        for member_rows in rows.values():
+            _release(member_rows, now)
+        db.session.commit()
+        return {**results, **{mid: "paused" for mid in rows}}
+    prepared = []
+    members = {m.id: m for m in db.session.execute(select(Member).where(
+        Member.id.in_(list(rows))).options(joinedload(Member.wechat))).scalars()}
+    keys = [_key(claim, member_id) for member_id in rows]
+    records = {r.idempotency_key: r for r in db.session.execute(select(OutboundMessage).where(
+        OutboundMessage.idempotency_key.in_(keys))).scalars()}
+    for member_id, member_rows in rows.items():
+        member = members[member_id]
+        record, delivery = wechat.prepare(member, "reminder.digest", now,
+                                          idempotency_key=_key(claim, member_id),
+                                          record=records.get(_key(claim, member_id)),
+                                          **compose(member, member_rows))
+        if delivery is None:
+            _settle(member_rows, record, now)
+            results[member_id] = f"{record.status} via {record.channel}"
+        else:
+            prepared.append((member_id, member, member_rows, record, delivery))
+    db.session.commit()  # expires the ORM objects: the threads below see plain values only
+
+    api = wechat.client()
+    redis = current_app.extensions["redis"]
+
+    def call(item) -> None:
+        member_id, _, _, _, delivery = item
+        if paused_until(now, redis):  # another send hit a quota: do not add to it
+            return
+        wechat.deliver(api, delivery, now)
+        if delivery.errcode == 0:
+            journal(redis, claim, member_id, delivery)
+
+    with ThreadPoolExecutor(max_workers=current_app.config["REMINDER_CONCURRENCY"]) as pool:
+        list(pool.map(call, prepared))
+
+    for member_id, member, member_rows, record, delivery in prepared:
+        if not delivery.attempts:  # held back by a pause
+            _release(member_rows, now)
+            results[member_id] = "paused"
+            continue
+        wechat.finish(record, delivery, member, now)
+        if delivery.retry_later:
+            _pause(delivery.errcode, now)
+            _release(member_rows, now)
+            results[member_id] = f"paused ({delivery.errcode})"
+        else:
+            _settle(member_rows, record, now)
+            results[member_id] = f"{record.status} via {record.channel}"
+    db.session.commit()
+    return results
+
+
+def _settle(rows: list[Reminder], record, now: datetime) -> None:
     for row in rows:
         row.status = "sent" if record.status == "sent" else "failed"
         row.outbound_id, row.updated_at = record.id, now
         row.note = None if record.status == "sent" else f"errcode {record.errcode}"
-    db.session.commit()
-    return f"{record.status} via {record.channel}"
 
 
 def _release(rows: list[Reminder], now: datetime) -> None:
     for row in rows:
         row.status, row.claim, row.claimed_at, row.updated_at = "pending", None, None, now
-    db.session.commit()
-
-
-def send_batch(member_ids: list[int], claim: str, now: datetime) -> dict[int, str]:
-    """Send to many members with up to CONCURRENCY sends in flight; result per member."""
-    app = current_app._get_current_object()
-
-    def one(member_id: int) -> tuple[int, str]:
-        with app.app_context():
-            try:
-                return member_id, send_one(member_id, claim, now)
-            finally:
-                db.session.remove()
-
-    db.session.commit()
-    with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
-        return dict(pool.map(one, member_ids))
 
 
 def run(now: datetime, dry_run: bool = False, inline: bool = False) -> list[tuple[Planned, str]]:
@@ -231,3 +294,14 @@ def label_rows(rows: list[Reminder]) -> str:
     """For the CLI: the meetings a digest is about."""
     return "、".join(label(db.session.get(Meeting, mid)) for mid in sorted({r.meeting_id
                                                                             for r in rows}))
+
+
+def awaiting_answer(member: Member, now: datetime) -> list[Meeting]:
+    """Upcoming meetings this member was reminded of and has not answered (参加 / 请假)."""
+    reminded = select(Reminder.meeting_id).where(Reminder.member_id == member.id,
+                                                 Reminder.status == "sent")
+    answered = select(MeetingAttendance.meeting_id).where(
+        MeetingAttendance.member_id == member.id, MeetingAttendance.rsvp.is_not(None))
+    return list(db.session.execute(select(Meeting).where(
+        Meeting.id.in_(reminded), Meeting.id.not_in(answered), Meeting.status == "scheduled",
+        Meeting.starts_at > now).order_by(Meeting.starts_at)).scalars())

@@ -7,3 +7,9 @@ from bot.redisconn import resolve_url
 
 REDIS_URL = resolve_url(Config)
 QUEUES = [Config.RQ_QUEUE]
+
+# Build the app once here, in the worker's parent process: every job's forked work-horse
+# inherits it instead of building its own.
+from bot.jobs import app as _app  # noqa: E402
+
+_app()

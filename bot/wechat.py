@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import requests
@@ -102,6 +103,10 @@ class Client(WeChatClient):
         super().__init__(tokens.appid, tokens.secret, timeout=timeout, auto_retry=False)
         self.tokens = tokens
         self.API_BASE_URL = tokens.api_base + "/cgi-bin/"
+        # Fan-outs make many calls at once from threads: keep enough connections open.
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
+        self._http.mount("http://", adapter)
+        self._http.mount("https://", adapter)
 
     @property
     def access_token(self) -> str:
@@ -157,77 +162,116 @@ def _template_data(key: str, values: dict, text: str, now: datetime) -> tuple[st
     return spec["template_id"], spec.get("url", ""), data
 
 
-def send(member: Member, key: str, now: datetime, idempotency_key: str | None = None,
-         **values) -> OutboundMessage:
-    """Send reply `key` (rendered with values) to member; recorded, and at most once per key.
+@dataclass
+class Delivery:
+    """What one send needs on the wire, and what came back: no database in here, so many
+    deliveries can run on threads at once."""
 
-    Raises PlatformError only for errors worth retrying later (busy, quota); the record keeps
-    every attempt. Returns the record; its status is sent or failed.
-    """
-    if idempotency_key:
-        done = db.session.execute(select(OutboundMessage).where(
-            OutboundMessage.idempotency_key == idempotency_key)).scalar_one_or_none()
-        if done is not None and done.status == "sent":
-            return done
+    openid: str
+    channels: list[str]  # custom then template, or template only
+    text: str
+    template: tuple[str, str, dict]  # template_id, url, data
+    attempts: list = field(default_factory=list)
+    channel: str = "custom"
+    errcode: int | None = None
+    errmsg: str = ""
+    msgid: int | None = None
+
+    @property
+    def retry_later(self) -> bool:
+        """Busy, a quota, or the network: worth trying again later, not now."""
+        return self.errcode in RETRY_LATER or self.errcode is None
+
+
+_LOOK_UP = object()
+
+
+def prepare(member: Member, key: str, now: datetime, idempotency_key: str | None = None,
+            record=_LOOK_UP, **values) -> tuple[OutboundMessage, Delivery | None]:
+    """The send's record (added, not committed) and its Delivery; None if nothing is to go out
+    (already sent under this key, or the member cannot be reached). A caller preparing many
+    sends passes the record found for the key (or None) instead of a look-up per send."""
+    if record is _LOOK_UP:
+        record = db.session.execute(select(OutboundMessage).where(
+            OutboundMessage.idempotency_key == idempotency_key)).scalar_one_or_none() \
+            if idempotency_key else None
+    if record is not None and record.status == "sent":
+        return record, None
     user = member.wechat
     text = render(key, **values)
-    record = None
-    if idempotency_key:
-        record = db.session.execute(select(OutboundMessage).where(
-            OutboundMessage.idempotency_key == idempotency_key)).scalar_one_or_none()
     if record is None:
         record = OutboundMessage(member_id=member.id, openid=user.openid if user else "",
                                  channel="custom", purpose=key, idempotency_key=idempotency_key,
                                  payload={"text": text, "values": values}, status="pending",
                                  attempts=[], created_at=now)
         db.session.add(record)
-        try:
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()
-            return db.session.execute(select(OutboundMessage).where(
-                OutboundMessage.idempotency_key == idempotency_key)).scalar_one()
     if user is None or not user.subscribed:
-        _finish(record, "failed", UNREACHABLE, "member not bound or not following", now)
-        return record
-
+        record.status, record.errcode = "failed", UNREACHABLE
+        record.errmsg = "member not bound or not following"
+        return record, None
     channels = ["custom", "template"] if in_window(user, now) else ["template"]
-    api = client()
-    for channel in channels:
-        record.channel = channel
+    return record, Delivery(user.openid, channels, text, _template_data(key, values, text, now))
+
+
+def deliver(api: Client, delivery: Delivery, now: datetime) -> Delivery:
+    """Make the platform calls of one delivery (custom, falling back to template on 45015)."""
+    for channel in delivery.channels:
+        delivery.channel = channel
         try:
             if channel == "custom":
-                result = api.call(api.message.send_text, user.openid, text)
+                result = api.call(api.message.send_text, delivery.openid, delivery.text)
             else:
-                template_id, url, data = _template_data(key, values, text, now)
-                result = api.call(api.message.send_template, user.openid, template_id, data,
-                                  url=url or None)
-            record.wechat_msgid = result.get("msgid")
-            _attempt(record, channel, 0, "ok", now)
-            _finish(record, "sent", 0, "ok", now)
-            return record
+                template_id, url, data = delivery.template
+                result = api.call(api.message.send_template, delivery.openid, template_id,
+                                  data, url=url or None)
+            delivery.msgid = result.get("msgid")
+            delivery.errcode, delivery.errmsg = 0, "ok"
+            delivery.attempts.append({"channel": channel, "errcode": 0, "errmsg": "ok",
+                                      "at": now.isoformat()})
+            return delivery
         except PlatformError as exc:
-            _attempt(record, channel, exc.errcode, exc.errmsg, now)
-            if channel == "custom" and exc.errcode in WINDOW_ERRORS:
-                continue  # outside the window after all: fall back to a template message
-            if exc.errcode == UNREACHABLE:
-                member.reachable = False
-            _finish(record, "failed", exc.errcode, exc.errmsg, now)
-            if exc.errcode in RETRY_LATER or exc.errcode is None:
-                raise
-            return record
-    return record  # pragma: no cover
+            delivery.errcode, delivery.errmsg = exc.errcode, exc.errmsg
+            delivery.attempts.append({"channel": channel, "errcode": exc.errcode,
+                                      "errmsg": exc.errmsg, "at": now.isoformat()})
+            if not (channel == "custom" and exc.errcode in WINDOW_ERRORS):
+                return delivery  # otherwise: outside the window after all, try a template
+    return delivery
 
 
-def _attempt(record: OutboundMessage, channel: str, errcode, errmsg: str, now: datetime) -> None:
-    record.attempts = [*record.attempts, {"channel": channel, "errcode": errcode,
-                                          "errmsg": errmsg, "at": now.isoformat()}]
-
-
-def _finish(record: OutboundMessage, status: str, errcode, errmsg: str, now: datetime) -> None:
-    record.status, record.errcode, record.errmsg = status, errcode, errmsg
-    if status == "sent":
+def finish(record: OutboundMessage, delivery: Delivery, member: Member, now: datetime) -> None:
+    """Write a delivery's outcome to its record (the caller commits)."""
+    record.channel = delivery.channel
+    record.attempts = [*record.attempts, *delivery.attempts]
+    record.wechat_msgid = delivery.msgid
+    record.errcode, record.errmsg = delivery.errcode, delivery.errmsg
+    record.status = "sent" if delivery.errcode == 0 else "failed"
+    if record.status == "sent":
         record.sent_at = now
+    if delivery.errcode == UNREACHABLE:
+        member.reachable = False
+    log.info("send %s to member %s via %s: %s (errcode %s)", record.purpose, member.id,
+             record.channel, record.status, record.errcode)
+
+
+def send(member: Member, key: str, now: datetime, idempotency_key: str | None = None,
+         **values) -> OutboundMessage:
+    """Send reply `key` (rendered with values) to member; recorded, and at most once per key.
+
+    Raises PlatformError only for errors worth retrying later (busy, quota, network); the record
+    keeps every attempt. Returns the record; its status is sent or failed.
+    """
+    try:
+        record, delivery = prepare(member, key, now, idempotency_key, **values)
+        db.session.commit()
+    except IntegrityError:  # the same key, recorded by another process just now
+        db.session.rollback()
+        return db.session.execute(select(OutboundMessage).where(
+            OutboundMessage.idempotency_key == idempotency_key)).scalar_one()
+    if delivery is None:
+        return record
+    deliver(client(), delivery, now)
+    finish(record, delivery, member, now)
     db.session.commit()
-    log.info("send %s to member %s via %s: %s (errcode %s)", record.purpose, record.member_id,
-             record.channel, status, errcode)
+    if delivery.retry_later:
+        raise PlatformError(delivery.errcode, delivery.errmsg)
+    return record

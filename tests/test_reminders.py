@@ -110,7 +110,7 @@ def test_dry_run_sends_nothing(app, fake, branch):
 
 
 def test_outside_the_window_and_unfollowed(app, platform, fake, branch, clock):
-    requests.post(f"{fake.url}/_fake/fail", json={"errcode": 45015})
+    requests.post(f"{fake.url}/_fake/fail", json={"errcode": 45015, "openid": "o_zhang"})
     requests.post(f"{fake.url}/_fake/unfollow", json={"openid": "o_li"})
     clock.set(beijing(11, 24, 8))
     platform.text("o_zhang", "帮助")  # inside the window: a customer-service message is tried
@@ -128,7 +128,7 @@ def test_outside_the_window_and_unfollowed(app, platform, fake, branch, clock):
 
 
 def test_a_quota_error_pauses_and_the_rest_follows_later(app, fake, branch):
-    requests.post(f"{fake.url}/_fake/fail", json={"errcode": 45011})
+    requests.post(f"{fake.url}/_fake/fail", json={"errcode": 45011, "openid": "o_wang"})
     first = run_at(app, "2026-11-24 14:30")
     assert any("paused (45011)" in line for line in first)
     sent_before = len(fake.state.delivered)
@@ -161,6 +161,35 @@ def test_recovery_from_a_dead_worker_never_duplicates_or_skips(app, fake, branch
                                                        "o_liu": 1}
 
 
+def test_a_worker_that_died_after_the_platform_accepted_sends_nothing_twice(app, fake, branch):
+    """The platform accepted two digests; the worker died before writing that down. The journal
+    (written the moment the platform answered) lets recovery settle them instead of resending."""
+    from bot import wechat
+
+    now = beijing(11, 24, 14, 30)
+    reminders.materialise(now)
+    claim, planned = reminders.claim_due(now)
+    api, redis = wechat.client(), app.extensions["redis"]
+    for item in planned[:2]:  # what the dead worker got done: platform call and journal only
+        record, delivery = wechat.prepare(item.member, "reminder.digest", now,
+                                          idempotency_key=f"reminders:{claim}:{item.member.id}",
+                                          **reminders.compose(item.member, item.rows))
+        db.session.commit()
+        wechat.deliver(api, delivery, now)
+        reminders.journal(redis, claim, item.member.id, delivery)
+    assert len(fake.state.delivered) == 2
+    again = reminders.run(now + timedelta(minutes=11), inline=True)
+    assert len(again) == 2  # only the two the dead worker never reached
+    assert Counter(o for o, _ in delivered(fake)) == {"o_zhang": 1, "o_li": 1, "o_wang": 1,
+                                                       "o_liu": 1}
+    recovered = db.session.execute(select(Reminder).where(Reminder.note == "recovered")) \
+        .scalars().all()
+    assert {r.member_id for r in recovered} == {p.member.id for p in planned[:2]}
+    assert {r.status for r in db.session.execute(select(Reminder).where(
+        Reminder.slot == "3d", Reminder.meeting_id == planned[0].rows[0].meeting_id))
+        .scalars()} == {"sent"}
+
+
 def test_the_planner_job_enqueues_batches_for_the_worker(app, fake, branch, clock):
     from rq import SimpleWorker
 
@@ -189,3 +218,12 @@ def test_a_moved_meeting_moves_its_pending_reminders(app, fake, branch):
     reminders.materialise(beijing(11, 21, 12))
     assert {r.status for r in db.session.execute(select(Reminder).where(
         Reminder.meeting_id == meeting.id)).scalars()} == {"skipped"}
+
+
+def test_a_bare_ack_after_a_reminder_asks_whether_they_come(app, platform, fake, branch, clock):
+    assert "没有需要您确认的通知" in platform.text("o_wang", "收到")
+    run_at(app, "2026-11-24 14:30")
+    clock.set(beijing(11, 24, 15))
+    assert "请问您参加吗" in platform.text("o_wang", "收到")
+    platform.text("o_wang", "参加")
+    assert "没有需要您确认的通知" in platform.text("o_wang", "收到")

@@ -36,12 +36,16 @@ class BareAckHandler(Handler):
         rsvps = context.awaiting_rsvp(msg.member, msg.now)
         if notices and not rsvps:
             return False  # plainly an acknowledgement: the notices topic handles it
-        msg.intent.slots["ambiguous"] = bool(notices and rsvps) or bool(rsvps)
+        if rsvps:
+            msg.intent.slots["ambiguous"] = "both" if notices else "meeting"
         return True
 
     def handle(self, msg) -> str:
-        if msg.intent.slots.get("ambiguous"):
+        ambiguous = msg.intent.slots.get("ambiguous")
+        if ambiguous == "both":
             return render("ack_which")
+        if ambiguous == "meeting":  # 收到 after a reminder: received, but coming or not?
+            return render("ack_rsvp")
         return render("ack_nothing_pending")
 
 

@@ -10,13 +10,29 @@ _app = None
 
 
 def app():
-    """The worker process's app (created on first use)."""
+    """The worker process's app (created on first use).
+
+    Built in the worker's parent process (see bot/rq_settings.py), it is inherited by every
+    job's forked work-horse; each child drops the inherited database pools so no connection is
+    ever shared across processes.
+    """
     global _app
     if _app is None:
+        import os
+
         from bot import create_app
 
         _app = create_app({"PRELOAD_INTENTS": False})
+        os.register_at_fork(after_in_child=_fresh_pools)
     return _app
+
+
+def _fresh_pools() -> None:
+    from bot.storage.engine import db
+
+    with _app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)
 
 
 def with_app(fn):
