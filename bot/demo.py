@@ -18,7 +18,8 @@ DEMO_ROSTER = ROOT / "prompts" / "demo_roster.csv"
 
 
 def seed() -> list[str]:
-    """Upgrade the schema, import the demo roster, and return lines to print (invite codes)."""
+    """Upgrade the schema, import the demo roster, plan this month's and next month's meetings,
+    and return lines to print (invite codes)."""
     from bot.roster import import_file
     from bot.rules.organisation import ROLE_LABELS
     from bot.storage import members as store
@@ -27,6 +28,13 @@ def seed() -> list[str]:
     upgrade()
     report = import_file(DEMO_ROSTER, clock.now(), current_app.config["COMMITTEE_NAME"])
     lines = [render("cli.demo_ready", created=report.created, updated=report.updated)]
+    from bot import meetings
+    from bot.storage.models import Branch
+
+    now = clock.now()
+    for branch in db.session.execute(db.select(Branch)).scalars():
+        for year, month in meetings.next_months(now):  # so 下次开会 has an answer at once
+            meetings.plan_month(branch, year, month, now)
     for member in store.unbound_members():
         invite = store.invite_code_for(member, clock.now(), current_app.config["INVITE_TTL_DAYS"])
         roles = "、".join(ROLE_LABELS[r] for r in sorted(member.roles)) or render("cli.demo_member")

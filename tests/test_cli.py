@@ -89,12 +89,14 @@ def test_chat_simulator_against_the_running_system(env, tmp_path):
         chat = flask(env, "chat", "--as", "张建国", "--url",
                      f"http://127.0.0.1:{web_port}/wechat", "--fake",
                      f"http://127.0.0.1:{fake_port}",
-                     input=f"帮助\n绑定 {code}\n帮助\n/位置 31.2304 121.4737 上海市黄浦区\n/退出\n")
+                     input=f"帮助\n绑定 {code}\n帮助\n下次开会是什么时候\n"
+                           "/位置 31.2304 121.4737 上海市黄浦区\n/退出\n")
         out = chat.stdout
         assert "欢迎关注" in out and "还没有绑定" in out
         assert "绑定成功" in out and "第一党支部" in out
         assert "发通知" in out  # the secretary's help, after binding
         assert "上海市黄浦区" in out
+        assert "近期的会议安排" in out or "下一次会议" in out  # the seed planned the calendar
         # the web workers and the CLI share one embedded Redis: a rate-limit counter written by
         # a web worker is read by a separate process
         bad = flask(env, "chat", "--as", "李红梅", "--url", f"http://127.0.0.1:{web_port}/wechat",
