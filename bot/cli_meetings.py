@@ -173,4 +173,4 @@ def reminders_run(at_text, dry_run):
     except ValueError:
         _fail("calendar.bad_at", at=at_text)
     for planned, result in reminders.run(now, dry_run=dry_run, inline=True):
-        click.echo(f"{planned.describe()}\t{reminders.label_rows(planned.rows)}\t{result}")
+        click.echo(planned.describe(result))

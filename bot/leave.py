@@ -10,7 +10,6 @@ import json
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
 
 from bot import attendance, outbox
 from bot.clock import BEIJING, to_beijing
@@ -171,10 +170,3 @@ def decide(leader: Member, numbers: list[int], approve: bool, now: datetime) -> 
             "meeting": attendance.label(meeting)}))
     return outcomes
 
-
-def pending_for_branch(branch_id: int) -> list[MeetingAttendance]:
-    """Leave requests waiting for a decision (for the secretary's digest)."""
-    return list(db.session.execute(
-        select(MeetingAttendance).join(Meeting).where(
-            Meeting.branch_id == branch_id, MeetingAttendance.leave_status == "pending")
-        .order_by(MeetingAttendance.id)).scalars())

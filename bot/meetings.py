@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot.clock import BEIJING, to_beijing
+from bot.replies import render, when
 from bot.rules import calendar
 from bot.storage import meetings as store
 from bot.storage.engine import db
@@ -19,6 +20,19 @@ def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
     start = datetime(year, month, 1, tzinfo=BEIJING)
     nxt = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=BEIJING)
     return start, nxt
+
+
+def label(meeting: Meeting) -> str:
+    """主题党日（11月27日（周五）14:30）: how replies name a meeting."""
+    return render("meeting.label", kind=calendar.MEETING_KINDS[meeting.kind],
+                  when=when(meeting.starts_at))
+
+
+def details(meeting: Meeting) -> dict:
+    """A meeting's when, kind, place and topic, ready for a reply sentence."""
+    return {"when": when(meeting.starts_at), "kind": calendar.MEETING_KINDS[meeting.kind],
+            "place": render("schedule.place", place=meeting.place) if meeting.place else "",
+            "topic": render("schedule.topic", topic=meeting.topic) if meeting.topic else ""}
 
 
 def _code() -> str:

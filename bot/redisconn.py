@@ -65,7 +65,6 @@ def init_app(app) -> None:
 
     url = resolve_url(app.config)
     app.config["REDIS_URL_RESOLVED"] = url
-    os.environ.setdefault("ZHIBU_REDIS_URL_RESOLVED", url)
     conn = connect(url)
     app.extensions["redis"] = conn
     app.extensions["rq_queue"] = Queue(app.config["RQ_QUEUE"], connection=conn)

@@ -18,12 +18,10 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
-from bot import wechat
-from bot.attendance import label
+from bot import meetings, wechat
 from bot.clock import BEIJING, to_beijing
-from bot.replies import render, when
+from bot.replies import render
 from bot.rules import reminders as rules
-from bot.rules.calendar import MEETING_KINDS
 from bot.storage import meetings as store
 from bot.storage.engine import db
 from bot.storage.models import Meeting, MeetingAttendance, Member, OutboundMessage, Reminder
@@ -42,10 +40,13 @@ class Planned:
     member: Member
     rows: list[Reminder]
 
-    def describe(self) -> str:
-        meetings = sorted({r.meeting_id for r in self.rows})
-        slots = ",".join(sorted({r.slot for r in self.rows}))
-        return f"{self.member.name}\t{len(meetings)} 次会议\t[{slots}]"
+    def describe(self, result: str) -> str:
+        """One line of `reminders run`: who, how many meetings, which slots, what happened."""
+        meeting_ids = sorted({r.meeting_id for r in self.rows})
+        return render("cli.reminder_line", name=self.member.name, meetings=len(meeting_ids),
+                      slots=",".join(sorted({r.slot for r in self.rows})),
+                      labels="、".join(meetings.label(db.session.get(Meeting, m))
+                                      for m in meeting_ids), result=result)
 
 
 def materialise(now: datetime) -> int:
@@ -175,11 +176,7 @@ def compose(member: Member, rows: list[Reminder]) -> dict:
     for meeting_id in sorted({r.meeting_id for r in rows}):
         meeting = db.session.get(Meeting, meeting_id)
         ask = render("reminder.ask_remote" if member.is_floating else "reminder.ask")
-        lines.append(render(
-            "reminder.line", when=when(meeting.starts_at), kind=MEETING_KINDS[meeting.kind],
-            place=render("schedule.place", place=meeting.place) if meeting.place else "",
-            topic=render("schedule.topic", topic=meeting.topic) if meeting.topic else "",
-            ask=ask))
+        lines.append(render("reminder.line", ask=ask, **meetings.details(meeting)))
     return {"name": member.name, "lines": "\n".join(lines), "title": render("reminder.title")}
 
 
@@ -289,11 +286,6 @@ def run(now: datetime, dry_run: bool = False, inline: bool = False) -> list[tupl
         queue.enqueue(send_reminder_batch, ids[start:start + CHUNK], claim)
     return [(p, "queued") for p in planned]
 
-
-def label_rows(rows: list[Reminder]) -> str:
-    """For the CLI: the meetings a digest is about."""
-    return "、".join(label(db.session.get(Meeting, mid)) for mid in sorted({r.meeting_id
-                                                                            for r in rows}))
 
 
 def awaiting_answer(member: Member, now: datetime) -> list[Meeting]:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import re
 
-from bot import attendance, leave
+from bot import attendance, leave, meetings
 from bot.handlers import Handler
-from bot.replies import render, when
+from bot.replies import render
 from bot.rules.organisation import is_leader
 from bot.rules.calendar import MEETING_KINDS
 from bot.storage import meetings as store
@@ -13,9 +13,7 @@ from bot.storage import meetings as store
 
 def describe(meeting, key: str) -> str:
     """One meeting in a sentence (key: schedule.next or schedule.line)."""
-    return render(key, when=when(meeting.starts_at), kind=MEETING_KINDS[meeting.kind],
-                  place=render("schedule.place", place=meeting.place) if meeting.place else "",
-                  topic=render("schedule.topic", topic=meeting.topic) if meeting.topic else "")
+    return render(key, **meetings.details(meeting))
 
 
 class ScheduleHandler(Handler):

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from bot.storage.engine import db
-from bot.storage.models import Branch, Committee, InviteCode, Member, PartyGroup, WechatUser
+from bot.storage.models import (Branch, Committee, InviteCode, Member, MemberRole, PartyGroup,
+                               WechatUser)
 
 CODE_LENGTH = 8
 
@@ -107,8 +108,9 @@ def find_invite(code: str) -> InviteCode | None:
 
 
 def leaders_of(branch_id: int) -> list[Member]:
-    """The branch's secretary, deputies and organisation committee members."""
-    from bot.rules.organisation import is_leader
+    """The branch's secretary, deputies and organisation committee members (one query)."""
+    from bot.rules.organisation import LEADER_ROLES
 
-    members = db.session.execute(select(Member).where(Member.branch_id == branch_id)).scalars()
-    return [m for m in members if is_leader(m.roles)]
+    return list(db.session.execute(select(Member).where(
+        Member.branch_id == branch_id, Member.id.in_(select(MemberRole.member_id).where(
+            MemberRole.role.in_(LEADER_ROLES)))).order_by(Member.id)).scalars())

