@@ -5,6 +5,7 @@ Nothing but cron.register(...) calls belongs here; the jobs themselves live besi
 from rq import cron
 
 from bot.config import Config
+from bot.jobs.digest import send_digests
 from bot.jobs.meetings import close_finished_meetings, plan_reminders, plan_upcoming
 from bot.jobs.platform import refresh_access_token
 
@@ -16,3 +17,6 @@ cron.register(plan_upcoming, Config.RQ_QUEUE, cron="0 18 * * *")
 cron.register(close_finished_meetings, Config.RQ_QUEUE, interval=600)
 # Send the meeting reminders that are due: every 5 minutes.
 cron.register(plan_reminders, Config.RQ_QUEUE, interval=300)
+# The secretaries' daily digest goes at each branch's time (08:30 Beijing by default): a check
+# every 10 minutes sends what is due, once per secretary and day, catching up after downtime.
+cron.register(send_digests, Config.RQ_QUEUE, interval=600)

@@ -63,3 +63,25 @@ def attendance_rows(meeting: Meeting) -> dict[int, MeetingAttendance]:
     rows = db.session.execute(select(MeetingAttendance).where(
         MeetingAttendance.meeting_id == meeting.id)).scalars()
     return {row.member_id: row for row in rows}
+
+
+def pending_leave(branch_id: int) -> list[tuple[MeetingAttendance, Meeting, Member]]:
+    """Leave requests waiting for a decision, for meetings still to come, oldest first."""
+    return [tuple(r) for r in db.session.execute(
+        select(MeetingAttendance, Meeting, Member)
+        .join(Meeting, MeetingAttendance.meeting_id == Meeting.id)
+        .join(Member, MeetingAttendance.member_id == Member.id)
+        .where(Meeting.branch_id == branch_id, Meeting.status == "scheduled",
+               MeetingAttendance.rsvp == "leave", MeetingAttendance.leave_status == "pending")
+        .order_by(MeetingAttendance.leave_requested_at, MeetingAttendance.id))]
+
+
+def final_statuses(branch_id: int, since: datetime) -> list[tuple[Member, datetime, str]]:
+    """(member, meeting start, final status) at the branch's closed meetings since `since`."""
+    return [tuple(r) for r in db.session.execute(
+        select(Member, Meeting.starts_at, MeetingAttendance.attendance)
+        .join(Meeting, MeetingAttendance.meeting_id == Meeting.id)
+        .join(Member, MeetingAttendance.member_id == Member.id)
+        .where(Meeting.branch_id == branch_id, Meeting.status == "closed",
+               Meeting.starts_at >= since, MeetingAttendance.attendance.is_not(None))
+        .order_by(Member.id, Meeting.starts_at))]

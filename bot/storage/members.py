@@ -75,6 +75,12 @@ def unbound_members(branch: str | None = None) -> list[Member]:
     return list(db.session.execute(query).scalars())
 
 
+def unreachable_members(branch_id: int) -> list[Member]:
+    """Bound members the platform cannot deliver to (they unfollowed, or it answered 43004)."""
+    return list(db.session.execute(select(Member).where(
+        Member.branch_id == branch_id, Member.reachable.is_(False)).order_by(Member.id)).scalars())
+
+
 def _new_code() -> str:
     while True:
         code = "".join(secrets.choice("0123456789") for _ in range(CODE_LENGTH))

@@ -1,0 +1,197 @@
+"""The secretary's daily digest (每日提醒): one message a day with what needs the secretary.
+
+Topics contribute lines: a function registered with @contributes(order) returns the Items it
+has for a branch at a moment (pending leave, unreachable members, tomorrow's meetings,
+thresholds; later dues, floating members, notices). This module decides the rest:
+
+* when: once a day at the branch's time (default 08:30 Beijing), never in quiet hours; a run
+  after downtime catches up the same day;
+* to whom: the members holding the branch's digest roles (default the 书记; if nobody holds
+  them, the leaders);
+* whether: only when there is something to say, i.e. an item that needs action (`urgent`) or
+  one the recipient has not seen in an earlier digest (its `key` is new). Items already seen
+  ride along in a digest that goes anyway, so each digest is the whole list;
+* once: each recipient's digest of a day has one idempotency key.
+
+Per branch, in Branch.settings["digest"]: {"at": "08:30", "roles": ["secretary"]}.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, time
+
+from flask import current_app
+from sqlalchemy import select
+
+from bot import wechat
+from bot.clock import BEIJING, to_beijing
+from bot.replies import render
+from bot.rules import reminders as quiet
+from bot.rules.organisation import LEADER_ROLES
+from bot.storage.engine import db
+from bot.storage.models import Branch, Member, MemberRole, OutboundMessage
+
+log = logging.getLogger(__name__)
+DEFAULTS = {"at": "08:30", "roles": ["secretary"]}
+KEY = "digest.message"  # the prompts key of the message (and of its template)
+PER_SECTION = 8  # lines shown per section; the rest are counted
+DECIDED = "zhibu:digest:decided:"  # + idempotency key: today's digest was sent or not needed
+
+
+@dataclass(frozen=True)
+class Item:
+    """One line of the digest."""
+
+    section: str  # the heading it goes under: a key of [digest.sections] in prompts
+    key: str  # stable identity: the item is news the first time a recipient's digest has it
+    text: str
+    urgent: bool = False  # needs the secretary's action: sent every day while it lasts
+
+
+_contributors: list[tuple[int, Callable[[Branch, datetime], list[Item]]]] = []
+
+
+def contributes(order: int):
+    """Register fn(branch, now) -> [Item] as a source of digest lines; sections follow order."""
+
+    def register(fn):
+        _contributors.append((order, fn))
+        _contributors.sort(key=lambda pair: pair[0])
+        return fn
+    return register
+
+
+def collect(branch: Branch, now: datetime) -> list[Item]:
+    """Every contributor's items for the branch, in contributor order."""
+    return [item for _, fn in _contributors for item in fn(branch, now)]
+
+
+def setting(branch: Branch, key: str):
+    return {**DEFAULTS, **(branch.settings or {}).get("digest", {})}[key]
+
+
+def send_time(branch: Branch, day) -> datetime:
+    """When the branch's digest goes on `day` (a Beijing date)."""
+    hour, minute = (int(x) for x in setting(branch, "at").split(":"))
+    return datetime.combine(day, time(hour, minute), tzinfo=BEIJING)
+
+
+def is_due(branch: Branch, now: datetime) -> bool:
+    """Has today's digest time come (and are we outside quiet hours)?"""
+    return now >= send_time(branch, to_beijing(now).date()) and not quiet.in_quiet(now, branch)
+
+
+def recipients(branch: Branch) -> list[Member]:
+    """The members who get the branch's digest."""
+    for roles in (setting(branch, "roles"), sorted(LEADER_ROLES)):
+        found = list(db.session.execute(select(Member).where(
+            Member.branch_id == branch.id, Member.id.in_(select(MemberRole.member_id).where(
+                MemberRole.role.in_(roles)))).order_by(Member.id)).scalars())
+        if found:
+            return found
+    return []
+
+
+def seen_keys(member: Member) -> set[str]:
+    """The item keys of the last digest this member was sent."""
+    last = db.session.execute(select(OutboundMessage).where(
+        OutboundMessage.member_id == member.id, OutboundMessage.purpose == KEY,
+        OutboundMessage.status == "sent").order_by(OutboundMessage.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    return set(last.payload.get("values", {}).get("items", [])) if last else set()
+
+
+@dataclass
+class Digest:
+    """One recipient's digest of one day."""
+
+    branch: Branch
+    recipient: Member
+    items: list[Item]
+    news: list[Item] = field(default_factory=list)  # new or needing action
+
+    @property
+    def worth_sending(self) -> bool:
+        return bool(self.news)
+
+    def values(self, now: datetime) -> dict:
+        """The message's values (rendered by prompts key digest.message); item keys kept."""
+        sections: dict[str, list[Item]] = {}
+        for item in self.items:
+            sections.setdefault(item.section, []).append(item)
+        blocks = []
+        for section, items in sections.items():
+            lines = [render(f"digest.sections.{section}", count=len(items))]
+            lines += [render("digest.line", text=i.text) for i in items[:PER_SECTION]]
+            if len(items) > PER_SECTION:
+                lines.append(render("digest.more", count=len(items) - PER_SECTION))
+            blocks.append("\n".join(lines))
+        here = to_beijing(now)
+        summary = "、".join(render("digest.summary_part", section=render(
+            f"digest.names.{s}"), count=len(i)) for s, i in sections.items())
+        return {"name": self.recipient.name, "branch": self.branch.name,
+                "date": render("period.day", month=here.month, day=here.day),
+                "sections": "\n\n".join(blocks), "title": render("digest.title"),
+                "summary": summary, "items": [i.key for i in self.items]}
+
+
+def compose(branch: Branch, recipient: Member, items: list[Item]) -> Digest:
+    """The recipient's digest from the branch's items: which of them are news to them."""
+    seen = seen_keys(recipient)
+    return Digest(branch, recipient, items,
+                  [i for i in items if i.urgent or i.key not in seen])
+
+
+def idempotency_key(recipient: Member, now: datetime) -> str:
+    return f"digest:{to_beijing(now).date().isoformat()}:{recipient.id}"
+
+
+def run(now: datetime, dry_run: bool = False, branch_name: str | None = None
+        ) -> list[tuple[Digest, str]]:
+    """Send each due branch's digests of today (once per recipient and day); what happened.
+
+    dry_run composes and reports without sending or marking anything.
+    """
+    redis = current_app.extensions["redis"]
+    query = select(Branch).order_by(Branch.id)
+    if branch_name:
+        query = query.where(Branch.name == branch_name)
+    done = []
+    for branch in db.session.execute(query).scalars().all():
+        if not is_due(branch, now):
+            continue
+        items = None
+        for recipient in recipients(branch):
+            key = idempotency_key(recipient, now)
+            if not dry_run and not redis.set(DECIDED + key, "1", nx=True, ex=3 * 86400):
+                continue  # today's digest for this recipient was already decided
+            items = collect(branch, now) if items is None else items
+            digest = compose(branch, recipient, items)
+            if not digest.worth_sending:
+                done.append((digest, "nothing new"))
+            elif dry_run:
+                done.append((digest, "would send"))
+            else:
+                done.append((digest, _send(digest, key, now)))
+                if done[-1][1].startswith("retry"):
+                    redis.delete(DECIDED + key)  # the next run tries again
+    return done
+
+
+def _send(digest: Digest, key: str, now: datetime) -> str:
+    try:
+        record = wechat.send(digest.recipient, KEY, now, idempotency_key=key,
+                             **digest.values(now))
+    except wechat.PlatformError as exc:
+        log.warning("digest to member %s: %s, will retry", digest.recipient.id, exc)
+        return f"retry later ({exc.errcode})"
+    return f"{record.status} via {record.channel}" + (
+        f" (errcode {record.errcode})" if record.errcode else "")
+
+
+def text_of(digest: Digest, now: datetime) -> str:
+    """The digest as the recipient reads it (for the CLI)."""
+    return render(KEY, **digest.values(now))
+
