@@ -90,6 +90,44 @@ def add(branch, kind, at_text, group_name, place, topic):
         group=f" {group_name}" if group_name else "", code=meeting.checkin_code))
 
 
+@group.command("move")
+@click.argument("meeting_id", type=int)
+@click.option("--at", "at_text", help='新的时间 "YYYY-MM-DD HH:MM"，北京时间')
+@click.option("--place", help="新的地点")
+@click.option("--topic", help="新的主题")
+def move(meeting_id, at_text, place, topic):
+    """Move one meeting (time, place or topic); members already told are told of the change."""
+    if at_text is None and place is None and topic is None:
+        _fail("change.nothing")
+    starts_at = None
+    if at_text is not None:
+        try:
+            starts_at = meetings.parse_at(at_text)
+        except ValueError:
+            _fail("calendar.bad_at", at=at_text)
+    meeting = _meeting(meeting_id)
+    try:
+        told = meetings.move(meeting, clock.now(), starts_at=starts_at, place=place, topic=topic)
+    except meetings.ChangeRefused as exc:
+        _fail(exc.args[0], **exc.args[1])
+    click.echo(render("change.moved_cli", meeting=meetings.label(meeting), id=meeting.id,
+                      told=told))
+
+
+@group.command("cancel")
+@click.argument("meeting_id", type=int)
+@click.option("--reason", help="取消的原因（会告诉已通知的党员）")
+def cancel(meeting_id, reason):
+    """Cancel one meeting; members already told are told."""
+    meeting = _meeting(meeting_id)
+    try:
+        told = meetings.cancel(meeting, clock.now(), reason=reason)
+    except meetings.ChangeRefused as exc:
+        _fail(exc.args[0], **exc.args[1])
+    click.echo(render("change.cancelled_cli", meeting=meetings.label(meeting), id=meeting.id,
+                      told=told))
+
+
 @group.command("list")
 @click.option("--month", "month_text", required=True, help="YYYY-MM")
 @click.option("--branch")

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from bot import outbox
 from bot.clock import BEIJING, to_beijing
 from bot.replies import render, when
 from bot.rules import calendar
@@ -84,6 +85,63 @@ def add(branch: Branch, kind: str, starts_at: datetime, now: datetime, group=Non
     db.session.add(meeting)
     db.session.commit()
     return meeting
+
+
+class ChangeRefused(ValueError):
+    """A move or cancellation that cannot be made; args[0] is the prompts key, then values."""
+
+
+def _check_changeable(meeting: Meeting, now: datetime) -> None:
+    if meeting.status != "scheduled":
+        raise ChangeRefused("change.not_scheduled", {"meeting": label(meeting),
+                            "status": render(f"change.status_{meeting.status}")})
+    if meeting.starts_at <= now:
+        raise ChangeRefused("change.started", {"meeting": label(meeting)})
+
+
+def move(meeting: Meeting, now: datetime, starts_at: datetime | None = None,
+         place: str | None = None, topic: str | None = None) -> int:
+    """Move a meeting (time, place, topic); members already told are told of the change.
+
+    Answers stay: members who said 参加 are asked to ask leave if the new time does not suit;
+    members on leave may now say 参加. Reminders not yet sent follow the new time. Returns how
+    many members are told.
+    """
+    _check_changeable(meeting, now)
+    if starts_at is not None and starts_at <= now:
+        raise ChangeRefused("change.in_past", {"at": when(starts_at)})
+    before = label(meeting)
+    if starts_at is not None and starts_at != meeting.starts_at:
+        if meeting.moved_from is None:
+            meeting.moved_from = meeting.starts_at
+        meeting.starts_at = starts_at
+    meeting.place = place if place is not None else meeting.place
+    meeting.topic = topic if topic is not None else meeting.topic
+    meeting.updated_at = now
+    told = store.told(meeting)
+    for member, row in told:
+        answer = row.rsvp if row is not None and row.rsvp else "none"
+        outbox.notify(member.id, "change.moved", _change_key(meeting, member, now),
+                      before=before, ask=render(f"change.ask_{answer}"), **details(meeting))
+    db.session.commit()
+    return len(told)
+
+
+def cancel(meeting: Meeting, now: datetime, reason: str | None = None) -> int:
+    """Cancel a meeting; members already told are told. Returns how many."""
+    _check_changeable(meeting, now)
+    meeting.status, meeting.updated_at = "cancelled", now
+    told = store.told(meeting)
+    for member, _ in told:
+        outbox.notify(member.id, "change.cancelled", _change_key(meeting, member, now),
+                      meeting=label(meeting),
+                      reason=render("change.reason", reason=reason) if reason else "")
+    db.session.commit()
+    return len(told)
+
+
+def _change_key(meeting: Meeting, member, now: datetime) -> str:
+    return f"meeting-change:{meeting.id}:{now.isoformat()}:{member.id}"
 
 
 def as_json(meeting: Meeting) -> dict:

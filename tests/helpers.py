@@ -116,3 +116,17 @@ def bind(platform: Platform, tmp_path: Path, *pairs: tuple[str, str]):
         assert "绑定成功" in platform.text(openid, f"绑定 {code}")
         bound.append(member)
     return bound
+
+
+def deliver(app, fake) -> dict[str, list[str]]:
+    """Run the queued sends through a real RQ worker; texts delivered, by openid."""
+    from rq import SimpleWorker
+
+    queue = app.extensions["rq_queue"]
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    out: dict[str, list[str]] = {}
+    for sent in fake.state.delivered:
+        body = sent["body"]
+        out.setdefault(sent["openid"], []).append(
+            body["text"]["content"] if "text" in body else str(body.get("data")))
+    return out

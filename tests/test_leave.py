@@ -6,7 +6,6 @@ from datetime import datetime, timezone
 
 import pytest
 import requests
-from rq import SimpleWorker
 from sqlalchemy import select
 
 from bot import meetings, outbox
@@ -14,7 +13,7 @@ from bot.cli_meetings import group as meetings_cli
 from bot.clock import BEIJING
 from bot.storage.engine import db
 from bot.storage.models import Branch, MeetingAttendance
-from tests.helpers import bind
+from tests.helpers import bind, deliver
 
 
 def beijing(month: int, day: int, hour: int, minute: int = 0) -> datetime:
@@ -39,16 +38,6 @@ def branch(app, platform, fake, tmp_path, clock):
 def member_row(app, meeting_id: int, name: str) -> dict:
     out = app.test_cli_runner().invoke(meetings_cli, ["show", str(meeting_id), "--json"]).output
     return next(m for m in json.loads(out)["members"] if m["name"] == name)
-
-
-def deliver(app, fake) -> dict[str, list[str]]:
-    """Run the queued sends through a real RQ worker; texts delivered, by openid."""
-    queue = app.extensions["rq_queue"]
-    SimpleWorker([queue], connection=queue.connection).work(burst=True)
-    out: dict[str, list[str]] = {}
-    for sent in fake.state.delivered:
-        out.setdefault(sent["openid"], []).append(sent["body"]["text"]["content"])
-    return out
 
 
 def test_rsvp_goes_to_the_nearest_meeting_due(app, platform, branch):

@@ -85,3 +85,17 @@ def final_statuses(branch_id: int, since: datetime) -> list[tuple[Member, dateti
         .where(Meeting.branch_id == branch_id, Meeting.status == "closed",
                Meeting.starts_at >= since, MeetingAttendance.attendance.is_not(None))
         .order_by(Member.id, Meeting.starts_at))]
+
+
+def told(meeting: Meeting) -> list[tuple[Member, MeetingAttendance | None]]:
+    """Members who know of the meeting: reminded of it, or who answered (参加 / 请假)."""
+    from bot.storage.models import Reminder
+
+    reminded = select(Reminder.member_id).where(Reminder.meeting_id == meeting.id,
+                                                Reminder.status == "sent")
+    answered = select(MeetingAttendance.member_id).where(
+        MeetingAttendance.meeting_id == meeting.id, MeetingAttendance.rsvp.is_not(None))
+    rows = attendance_rows(meeting)
+    members = db.session.execute(select(Member).where(
+        Member.id.in_(reminded.union(answered))).order_by(Member.id)).scalars()
+    return [(member, rows.get(member.id)) for member in members]
