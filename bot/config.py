@@ -59,6 +59,9 @@ class Config:
     TIMEZONE = "Asia/Shanghai"
     # A clock returning an aware UTC datetime; tests replace it to travel in time.
     CLOCK = None
+    # Demos and end-to-end tests only: a file holding an ISO 8601 time that every process of
+    # the app reads as "now" (see bot/clock.py). Unset in production.
+    CLOCK_FILE = os.environ.get("ZHIBU_CLOCK_FILE") or None
     # Load jieba and the vocabulary at start-up, never on the first message.
     PRELOAD_INTENTS = True
 

@@ -16,6 +16,11 @@ POST /_fake/unfollow {"openid"}             the member unfollowed (43004 from no
 POST /_fake/fail {"errcode", "count", "openid"?}  the next `count` send calls (to that member
                                              only, if given) answer errcode
 POST /_fake/expire_tokens                    every issued token expires now (42001)
+POST /_fake/hold {"after": N}                the platform hangs: sends after the N-th delivery
+                                             wait (a worker can be killed mid-call)
+GET  /_fake/held                             {"held": sends waiting, "delivered": count}
+POST /_fake/release {"drop"?}                held sends go on; with drop they answer -1 and are
+                                             never delivered (the connection was cut first)
 GET  /_fake/messages?openid=&after=N         messages delivered to a member, after index N
 """
 from __future__ import annotations
@@ -58,6 +63,11 @@ class State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     record_lock: threading.Lock = field(default_factory=threading.Lock)
     msgid: int = 200228332
+    # A platform that hangs: sends after the `hold_after`-th delivery wait for /_fake/release.
+    hold_after: int | None = None
+    held: int = 0
+    release: threading.Event = field(default_factory=threading.Event)
+    drop_held: bool = False
 
 
 def _issue(state: State, now: float) -> str:
@@ -140,6 +150,18 @@ def create_fake(appid: str, secret: str, record: str | None = None, latency_ms: 
             return 40001
         return 0
 
+    def hold(body) -> bool:
+        """Wait while sends are held; True if the held send is dropped (never delivered)."""
+        with state.lock:
+            holding = state.hold_after is not None and len(state.delivered) >= state.hold_after
+            state.held += holding
+        if not holding:
+            return False
+        state.release.wait(120)
+        with state.lock:
+            state.held -= 1
+            return state.drop_held
+
     def send(kind: str):
         now = time.time()
         raw = request.get_data()
@@ -155,6 +177,8 @@ def create_fake(appid: str, secret: str, record: str | None = None, latency_ms: 
         openid = body.get("touser") if isinstance(body, dict) else None
         if not openid or not isinstance(openid, str):
             return answer(40003, body)
+        if hold(body):
+            return answer(-1, body)
         with state.lock:
             for index, (errcode, target) in enumerate(state.queued_failures):
                 if target in (None, openid):
@@ -210,6 +234,30 @@ def create_fake(appid: str, secret: str, record: str | None = None, latency_ms: 
         with state.lock:
             state.queued_failures.extend([(int(body["errcode"]), body.get("openid"))]
                                          * int(body.get("count", 1)))
+        return jsonify({"ok": True})
+
+    @app.post("/_fake/hold")
+    def hold_sends():
+        """From the `after`-th delivery on, sends hang until /_fake/release."""
+        with state.lock:
+            state.hold_after = int((request.get_json(silent=True) or {}).get("after", 0))
+            state.drop_held = False
+            state.release.clear()
+        return jsonify({"ok": True})
+
+    @app.get("/_fake/held")
+    def held():
+        with state.lock:
+            return jsonify({"held": state.held, "delivered": len(state.delivered)})
+
+    @app.post("/_fake/release")
+    def release():
+        """Let held sends go on; with drop, they are answered -1 and never delivered (the
+        connection was cut before the platform took them)."""
+        with state.lock:
+            state.drop_held = bool((request.get_json(silent=True) or {}).get("drop"))
+            state.hold_after = None
+        state.release.set()
         return jsonify({"ok": True})
 
     @app.post("/_fake/expire_tokens")

@@ -42,11 +42,16 @@ class Planned:
 
     def describe(self, result: str) -> str:
         """One line of `reminders run`: who, how many meetings, which slots, what happened."""
-        meeting_ids = sorted({r.meeting_id for r in self.rows})
-        return render("cli.reminder_line", name=self.member.name, meetings=len(meeting_ids),
+        found = _meetings_of(self.rows)
+        return render("cli.reminder_line", name=self.member.name, meetings=len(found),
                       slots=",".join(sorted({r.slot for r in self.rows})),
-                      labels="、".join(meetings.label(db.session.get(Meeting, m))
-                                      for m in meeting_ids), result=result)
+                      labels="、".join(meetings.label(m) for m in found), result=result)
+
+
+def _meetings_of(rows: list[Reminder]) -> list[Meeting]:
+    """The meetings of these reminder rows, earliest first."""
+    return sorted((db.session.get(Meeting, m) for m in {r.meeting_id for r in rows}),
+                  key=lambda m: (m.starts_at, m.id))
 
 
 def materialise(now: datetime) -> int:
@@ -173,8 +178,7 @@ def claim_due(now: datetime, dry_run: bool = False) -> tuple[str, list[Planned]]
 def compose(member: Member, rows: list[Reminder]) -> dict:
     """The digest's values: one line per meeting, the remote version for floating members."""
     lines = []
-    for meeting_id in sorted({r.meeting_id for r in rows}):
-        meeting = db.session.get(Meeting, meeting_id)
+    for meeting in _meetings_of(rows):
         ask = render("reminder.ask_remote" if member.is_floating else "reminder.ask")
         lines.append(render("reminder.line", ask=ask, **meetings.details(meeting)))
     return {"name": member.name, "lines": "\n".join(lines), "title": render("reminder.title")}
