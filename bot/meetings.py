@@ -1,15 +1,18 @@
 """Meetings: planning a month from the branch's rules, adding one, and how a meeting is printed."""
 from __future__ import annotations
 
+import hashlib
+import re
 import secrets
-from datetime import datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot import outbox
 from bot.clock import BEIJING, to_beijing
-from bot.replies import render, when
+from bot.intents import slots
+from bot.replies import Outcome, render, when
 from bot.rules import calendar
 from bot.storage import meetings as store
 from bot.storage.engine import db
@@ -121,7 +124,7 @@ def move(meeting: Meeting, now: datetime, starts_at: datetime | None = None,
     told = store.told(meeting)
     for member, row in told:
         answer = row.rsvp if row is not None and row.rsvp else "none"
-        outbox.notify(member.id, "change.moved", _change_key(meeting, member, now),
+        outbox.notify(member.id, "change.moved", _change_key(meeting, member),
                       before=before, ask=render(f"change.ask_{answer}"), **details(meeting))
     db.session.commit()
     return len(told)
@@ -133,15 +136,56 @@ def cancel(meeting: Meeting, now: datetime, reason: str | None = None) -> int:
     meeting.status, meeting.updated_at = "cancelled", now
     told = store.told(meeting)
     for member, _ in told:
-        outbox.notify(member.id, "change.cancelled", _change_key(meeting, member, now),
+        outbox.notify(member.id, "change.cancelled", _change_key(meeting, member),
                       meeting=label(meeting),
                       reason=render("change.reason", reason=reason) if reason else "")
     db.session.commit()
     return len(told)
 
 
-def _change_key(meeting: Meeting, member, now: datetime) -> str:
-    return f"meeting-change:{meeting.id}:{now.isoformat()}:{member.id}"
+PLACE = re.compile(r"(?:地点|地址|会场|(?<![现正实存所])在)\s*[:：为是改到]*\s*([^，,。；;\s]+)")
+
+
+def change_by_chat(leader, number: int, cancelling: bool, rest: str, now: datetime) -> Outcome:
+    """A leader's 改期 12 12月6日下午3点，地点五楼 / 取消 12 原因: parse, change, say what happened."""
+    meeting = db.session.get(Meeting, number)
+    if meeting is None or meeting.branch_id != leader.branch_id:
+        return Outcome("calendar.no_meeting", {"id": number})
+    try:
+        if cancelling:
+            told = cancel(meeting, now, reason=rest.strip(" ，,。") or None)
+            return Outcome("change.cancelled_cli", {"meeting": label(meeting), "id": meeting.id,
+                                                    "told": told})
+        starts_at, place = _parse_change(meeting, rest, now)
+        if starts_at is None and place is None:
+            return Outcome("change.how")
+        told = move(meeting, now, starts_at=starts_at, place=place)
+    except ChangeRefused as exc:
+        return Outcome(exc.args[0], exc.args[1])
+    return Outcome("change.moved_cli", {"meeting": label(meeting), "id": meeting.id,
+                                        "told": told})
+
+
+def _parse_change(meeting: Meeting, text: str, now: datetime):
+    """(new start or None, new place or None) from 12月6日下午3点，地点五楼报告厅."""
+    place_match = PLACE.search(text)
+    place = place_match.group(1) if place_match else None
+    when_text = PLACE.sub(" ", text)
+    old = to_beijing(meeting.starts_at)
+    day = slots.extract_date(when_text, to_beijing(now).date())
+    hour_minute = slots.extract_time(when_text)
+    if day is None and hour_minute is None:
+        return None, place
+    new_day = date.fromisoformat(day) if day else old.date()
+    hour, minute = hour_minute or (old.hour, old.minute)
+    return datetime.combine(new_day, time(hour, minute), tzinfo=BEIJING), place
+
+
+def _change_key(meeting: Meeting, member) -> str:
+    """One notice per member and state of the meeting (each move, the cancellation)."""
+    state = f"{meeting.status}|{meeting.starts_at.isoformat()}|{meeting.place}|{meeting.topic}"
+    digest = hashlib.sha1(state.encode("utf-8")).hexdigest()[:16]
+    return f"meeting-change:{meeting.id}:{digest}:{member.id}"
 
 
 def as_json(meeting: Meeting) -> dict:

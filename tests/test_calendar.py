@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -197,7 +197,12 @@ def test_schedule_questions_are_answered_from_the_calendar(app, branch, platform
     assert "支委会" not in reply  # 王志强 is not on the committee
     theme = platform.text("o_wang", "这个月主题党日哪天")
     assert theme == "下一次会议：12月4日（周五）14:30 主题党日。"
-    assert "支委会" in platform.text("o_li", "支委会什么时候开")
+    committee = next(m for m in meetings.store.in_range(
+        clock(), clock() + timedelta(days=40)) if m.kind == "committee")
+    assert platform.text("o_li", "支委会什么时候开") == \
+        f"下一次会议：12月7日（周一）09:00 支委会（编号 {committee.id}，签到码 " \
+        f"{committee.checkin_code}）。"  # leaders see the number and the sign-in code
+    assert "签到码" not in reply  # members do not
     clock.set(datetime(2026, 12, 31, 2, 0, tzinfo=timezone.utc))  # travel past them all
     assert "近期没有安排党课" in platform.text("o_wang", "党课几点开始")
 

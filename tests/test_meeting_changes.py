@@ -122,3 +122,38 @@ def test_impossible_changes_are_refused_and_change_nothing(app, platform, fake, 
     assert result.exit_code == 2 and "已取消，不能再调整" in result.output
     found = db.session.get(Meeting, theme_day.id)
     assert (found.status, found.starts_at) == ("cancelled", beijing(11, 27, 14, 30))
+
+
+def test_a_leader_moves_and_cancels_in_chat(app, platform, fake, theme_day, clock):
+    clock.set(beijing(11, 25, 10))
+    number = theme_day.id
+    assert f"编号 {number}，签到码 {theme_day.checkin_code}" in platform.text(
+        "o_zhang", "主题党日什么时候")
+    assert platform.text("o_zhang", f"改期 {number} 11月28日下午3点，地点五楼报告厅") == \
+        f"已调整：主题党日（11月28日（周六）15:00）（编号 {number}），已通知 4 人。"
+    moved = db.session.get(Meeting, number)
+    assert (moved.starts_at, moved.place) == (beijing(11, 28, 15), "五楼报告厅")
+    assert "地点：五楼报告厅" in deliver(app, fake)["o_wang"][-1]
+    assert platform.text("o_li", f"调整 {number} 九点半") == \
+        f"已调整：主题党日（11月28日（周六）09:30）（编号 {number}），已通知 4 人。"
+    assert "请写明新的时间或地点" in platform.text("o_zhang", f"改期 {number} 尽快")
+    assert "已经过去了" in platform.text("o_zhang", f"改期 {number} 11月24日 9:00")
+    # members cannot; an unknown number is not found
+    assert "已调整" not in platform.text("o_wang", f"改期 {number} 11月29日 9:00")
+    assert platform.text("o_zhang", "改期 99999 11月29日 9:00") == "没有编号为 99999 的会议。"
+    assert platform.text("o_zhang", f"取消 {number} 上级临时安排集中学习") == \
+        f"已取消：主题党日（11月28日（周六）09:30）（编号 {number}），已通知 4 人。"
+    assert "不开了（上级临时安排集中学习）" in deliver(app, fake)["o_liu"][-1]
+    assert "不能再调整" in platform.text("o_zhang", f"取消 {number}")
+    assert db.session.get(Meeting, number).status == "cancelled"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("15:00", (15, 0)), ("下午3点", (15, 0)), ("三点半", (15, 30)), ("晚上7点30", (19, 30)),
+    ("上午9点", (9, 0)), ("14：30", (14, 30)), ("下午两点半", (14, 30)), ("12月6日", None),
+    ("25:00", None),
+])
+def test_times_in_words(text, expected):
+    from bot.intents.slots import extract_time
+
+    assert extract_time(text) == expected

@@ -28,6 +28,7 @@ def default_handlers() -> list[Handler]:
         account.UnboundHandler(),  # anyone else not bound learns how to bind, sees nothing more
         *media.HANDLERS,       # images, unrecognised voice, locations
         meetings.LeaveDecisionHandler(),  # a leader's 批准 12 (before any intent)
+        meetings.MeetingChangeHandler(),  # a leader's 改期 12 … / 取消 12 …
         meetings.LeaveReasonHandler(),    # the answer to "why?" of a leave request
         meetings.MuteHandler(),           # 关闭提醒 / 打开提醒
         help.HelpHandler(),

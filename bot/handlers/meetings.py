@@ -11,9 +11,11 @@ from bot.rules.calendar import MEETING_KINDS
 from bot.storage import meetings as store
 
 
-def describe(meeting, key: str) -> str:
-    """One meeting in a sentence (key: schedule.next or schedule.line)."""
-    return render(key, **meetings.details(meeting))
+def describe(meeting, key: str, leader: bool = False) -> str:
+    """One meeting in a sentence (key: schedule.next or schedule.line); leaders also see its
+    number and sign-in code, to announce at the meeting."""
+    code = render("schedule.code", id=meeting.id, code=meeting.checkin_code) if leader else ""
+    return render(key, code=code, **meetings.details(meeting))
 
 
 class ScheduleHandler(Handler):
@@ -27,10 +29,11 @@ class ScheduleHandler(Handler):
         if not found:
             return render("schedule.none_kind", kind=MEETING_KINDS[kind]) if kind \
                 else render("schedule.none")
+        leader = is_leader(msg.member.roles)
         if kind or len(found) == 1:
-            return describe(found[0], "schedule.next")
+            return describe(found[0], "schedule.next", leader)
         return "\n".join([render("schedule.list_intro"),
-                          *(describe(m, "schedule.line") for m in found)])
+                          *(describe(m, "schedule.line", leader) for m in found)])
 
 
 class CheckinHandler(Handler):
@@ -104,6 +107,25 @@ class LeaveDecisionHandler(Handler):
         numbers = [int(n) for n in re.findall(r"\d+", match.group(2))]
         outcomes = leave.decide(msg.member, numbers, approve, msg.now)
         return "\n".join(o.render() for o in outcomes)
+
+
+CHANGE = re.compile(r"^(改期|调整|取消)(?:会议)?\s*(?:编号)?\s*(\d{1,9})\s*(?:号会议|号)?"
+                    r"[，,。\s]*(.*)$", re.S)
+
+
+class MeetingChangeHandler(Handler):
+    """改期 12 12月6日下午3点，地点五楼 / 取消 12 上级临时安排: a leader moves or cancels a
+    meeting by the number shown to leaders in the schedule reply."""
+
+    def check(self, msg) -> bool:
+        return bool(msg.member is not None and msg.text and is_leader(msg.member.roles)
+                    and CHANGE.match(msg.text.strip()))
+
+    def handle(self, msg) -> str:
+        verb, number, rest = CHANGE.match(msg.text.strip()).groups()
+        outcome = meetings.change_by_chat(msg.member, int(number), verb == "取消", rest,
+                                          msg.now)
+        return outcome.render()
 
 
 MUTE = re.compile(r"^(关闭提醒|免打扰|不要再提醒|别提醒了|少提醒)[。!！]*$")

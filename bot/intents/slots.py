@@ -105,6 +105,30 @@ def extract_date(text: str, today: date) -> str | None:
     return None
 
 
+TIME_WORDS = re.compile(rf"(上午|早上|中午|下午|晚上)?\s*(\d{{1,2}})\s*[:：]\s*(\d{{2}})|"
+                        rf"(上午|早上|中午|下午|晚上)?\s*({NUMBER})\s*点\s*(半|({NUMBER})\s*分?)?")
+
+
+def extract_time(text: str) -> tuple[int, int] | None:
+    """(hour, minute) from 15:00 / 下午3点 / 三点半 / 晚上7点30; a bare 1–6 点 is afternoon."""
+    match = TIME_WORDS.search(text)
+    if not match:
+        return None
+    if match.group(2):
+        part, hour, minute = match.group(1), int(match.group(2)), int(match.group(3))
+    else:
+        part, hour = match.group(4), to_number(match.group(5))
+        minute = 30 if match.group(6) == "半" else to_number(match.group(7) or "0")
+        if hour is None or minute is None or hour != int(hour) or minute != int(minute):
+            return None
+        hour, minute = int(hour), int(minute)
+        if part is None and 1 <= hour <= 6:
+            part = "下午"  # nobody meets at 3 in the morning
+    if part in ("下午", "晚上") and hour < 12:
+        hour += 12
+    return (hour, minute) if 0 <= hour <= 23 and 0 <= minute <= 59 else None
+
+
 def extract_duration(text: str) -> dict | None:
     """{'minutes': N} for study time (40分钟, 一个半小时, 一个钟头) or {'days': N} for time away."""
     text = DATE_WORDS.sub(" ", text)
