@@ -2,6 +2,7 @@
 
 `.venv/bin/python bench/fanout.py [--members 5000] [--latency-ms 50] [--concurrency 16]
  [--sequential-members N] [--database-url URL --redis-url URL]`
+(a PostgreSQL database and Redis database given here are wiped before each run)
 
 A fresh instance with N members bound (inside the 48-hour window, so customer-service messages),
 one 主题党日 whose 3-day reminder is due; the stand-in platform (`fake-wechat`) with the given
@@ -41,8 +42,13 @@ from bot.storage.engine import db
 from bot.storage import members as store
 from bot.storage.models import Branch, Member, WechatUser
 from flask_migrate import upgrade
+from sqlalchemy import text
 app = create_app({{"PRELOAD_INTENTS": False}})
 with app.app_context():
+    if db.engine.dialect.name == "postgresql":  # a database given to the bench is wiped
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
     upgrade()
     now = datetime(2026, 11, 24, 14, 0, tzinfo=BEIJING)
     branch = store.get_or_create_branch("压测支部", "机关党委")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import joinedload
 
 from bot import meetings, wechat
@@ -56,7 +56,7 @@ def _meetings_of(rows: list[Reminder]) -> list[Meeting]:
 
 def materialise(now: datetime) -> int:
     """Create the reminder rows of meetings coming up (idempotent); how many were new."""
-    created = 0
+    new_rows = []
     for meeting in store.in_range(now, now + HORIZON, include_cancelled=True):
         existing = {(r.member_id, r.slot): r for r in db.session.execute(
             select(Reminder).where(Reminder.meeting_id == meeting.id)).scalars()}
@@ -70,14 +70,15 @@ def materialise(now: datetime) -> int:
             for slot, at in due:
                 row = existing.get((member.id, slot))
                 if row is None:
-                    db.session.add(Reminder(meeting_id=meeting.id, member_id=member.id,
-                                            slot=slot, due_at=at, status="pending",
-                                            updated_at=now))
-                    created += 1
+                    new_rows.append({"meeting_id": meeting.id, "member_id": member.id,
+                                     "slot": slot, "due_at": at, "status": "pending",
+                                     "updated_at": now})
                 elif row.status == "pending" and row.due_at != at:
                     row.due_at, row.updated_at = at, now  # the meeting was moved
+    if new_rows:  # one bulk INSERT, not one ORM object per member and slot
+        db.session.execute(insert(Reminder), new_rows)
     db.session.commit()
-    return created
+    return len(new_rows)
 
 
 def paused_until(now: datetime, redis=None) -> datetime | None:
@@ -209,6 +210,9 @@ def send_batch(member_ids: list[int], claim: str, now: datetime) -> dict[int, st
         db.session.commit()
         return {**results, **{mid: "paused" for mid in rows}}
     prepared = []
+    # held here so that compose() finds them in the session (its identity map is weak)
+    batch_meetings = list(db.session.execute(select(Meeting).where(Meeting.id.in_(
+        {r.meeting_id for member_rows in rows.values() for r in member_rows}))).scalars())
     members = {m.id: m for m in db.session.execute(select(Member).where(
         Member.id.in_(list(rows))).options(joinedload(Member.wechat))).scalars()}
     keys = [_key(claim, member_id) for member_id in rows]
@@ -224,14 +228,17 @@ def send_batch(member_ids: list[int], claim: str, now: datetime) -> dict[int, st
             _settle(member_rows, record, now)
             results[member_id] = f"{record.status} via {record.channel}"
         else:
-            prepared.append((member_id, member, member_rows, record, delivery))
+            prepared.append((member_id, record, delivery))
+    db.session.flush()
+    record_ids = {member_id: record.id for member_id, record, _ in prepared}
+    del batch_meetings
     db.session.commit()  # expires the ORM objects: the threads below see plain values only
 
     api = wechat.client()
     redis = current_app.extensions["redis"]
 
     def call(item) -> None:
-        member_id, _, _, _, delivery = item
+        member_id, _, delivery = item
         if paused_until(now, redis):  # another send hit a quota: do not add to it
             return
         wechat.deliver(api, delivery, now)
@@ -241,19 +248,32 @@ def send_batch(member_ids: list[int], claim: str, now: datetime) -> dict[int, st
     with ThreadPoolExecutor(max_workers=current_app.config["REMINDER_CONCURRENCY"]) as pool:
         list(pool.map(call, prepared))
 
-    for member_id, member, member_rows, record, delivery in prepared:
-        if not delivery.attempts:  # held back by a pause
-            _release(member_rows, now)
-            results[member_id] = "paused"
-            continue
-        wechat.finish(record, delivery, member, now)
-        if delivery.retry_later:
-            _pause(delivery.errcode, now)
-            _release(member_rows, now)
-            results[member_id] = f"paused ({delivery.errcode})"
-        else:
-            _settle(member_rows, record, now)
-            results[member_id] = f"{record.status} via {record.channel}"
+    # Reload what the commit expired in three queries (not one lazy load, and one autoflush,
+    # per member), then write every outcome in one flush.
+    records = {r.id: r for r in db.session.execute(select(OutboundMessage).where(
+        OutboundMessage.id.in_(list(record_ids.values())))).scalars()}
+    members = {m.id: m for m in db.session.execute(select(Member).where(
+        Member.id.in_(list(record_ids)))).scalars()}
+    rows = {}
+    for row in db.session.execute(select(Reminder).where(
+            Reminder.member_id.in_(list(record_ids)), Reminder.claim == claim)).scalars():
+        rows.setdefault(row.member_id, []).append(row)
+    with db.session.no_autoflush:
+        for member_id, _, delivery in prepared:
+            member, member_rows = members[member_id], rows[member_id]
+            record = records[record_ids[member_id]]
+            if not delivery.attempts:  # held back by a pause
+                _release(member_rows, now)
+                results[member_id] = "paused"
+                continue
+            wechat.finish(record, delivery, member, now)
+            if delivery.retry_later:
+                _pause(delivery.errcode, now)
+                _release(member_rows, now)
+                results[member_id] = f"paused ({delivery.errcode})"
+            else:
+                _settle(member_rows, record, now)
+                results[member_id] = f"{record.status} via {record.channel}"
     db.session.commit()
     return results
 
