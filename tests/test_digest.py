@@ -285,3 +285,25 @@ def test_thresholds_are_a_branch_setting(app, branch, fake, clock):
     clock.set(beijing(2026, 10, 12, 8, 30))
     digest.run(clock())
     assert "王志强：自2026年9月起已连续 2 个月" in to_secretary(fake)[-1]
+
+
+def test_a_run_that_died_while_deciding_does_not_lose_the_day(app, platform, branch, fake,
+                                                              clock):
+    from bot.digest import core
+
+    meetings.add(branch, "theme_day", beijing(2026, 11, 27, 14, 30), clock())
+    db.session.commit()
+    platform.text("o_wang", "主题党日请假，出差")
+    clock.set(beijing(2026, 11, 22, 8, 30))
+    key = core.idempotency_key(member("张建国"), clock())
+    redis = app.extensions["redis"]
+    redis.set(core.LOCK + key, "1", ex=300)  # another run is deciding (or died doing so)
+    assert digest.run(clock()) == []
+    redis.delete(core.LOCK + key)  # its lock expired
+    clock.set(beijing(2026, 11, 22, 8, 40))
+    assert digest.run(clock())[0][1] == "sent via custom"
+    # it died after the platform took the digest but before noting the day as done
+    redis.delete(core.DONE + key)
+    clock.set(beijing(2026, 11, 22, 8, 50))
+    assert [r for _, r in digest.run(clock())] == ["sent via custom"]  # the record, not a resend
+    assert len(to_secretary(fake)) == 1

@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 DEFAULTS = {"at": "08:30", "roles": ["secretary"]}
 KEY = "digest.message"  # the prompts key of the message (and of its template)
 PER_SECTION = 8  # lines shown per section; the rest are counted
-DECIDED = "zhibu:digest:decided:"  # + idempotency key: today's digest was sent or not needed
+DONE = "zhibu:digest:done:"  # + idempotency key: today's digest was sent, or was not needed
+LOCK = "zhibu:digest:lock:"  # + idempotency key: a run is deciding it now
 
 
 @dataclass(frozen=True)
@@ -165,18 +166,18 @@ def run(now: datetime, dry_run: bool = False, branch_name: str | None = None
         items = None
         for recipient in recipients(branch):
             key = idempotency_key(recipient, now)
-            if not dry_run and not redis.set(DECIDED + key, "1", nx=True, ex=3 * 86400):
-                continue  # today's digest for this recipient was already decided
+            if not dry_run and (redis.exists(DONE + key)
+                                or not redis.set(LOCK + key, "1", nx=True, ex=300)):
+                continue  # decided already today, or being decided by another run
             items = collect(branch, now) if items is None else items
             digest = compose(branch, recipient, items)
-            if not digest.worth_sending:
-                done.append((digest, "nothing new"))
-            elif dry_run:
-                done.append((digest, "would send"))
-            else:
-                done.append((digest, _send(digest, key, now)))
-                if done[-1][1].startswith("retry"):
-                    redis.delete(DECIDED + key)  # the next run tries again
+            result = "nothing new" if not digest.worth_sending else \
+                "would send" if dry_run else _send(digest, key, now)
+            done.append((digest, result))
+            if not dry_run:
+                if not result.startswith("retry"):  # else the next run tries again
+                    redis.set(DONE + key, "1", ex=3 * 86400)
+                redis.delete(LOCK + key)
     return done
 
 
