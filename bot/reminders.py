@@ -176,13 +176,18 @@ def claim_due(now: datetime, dry_run: bool = False) -> tuple[str, list[Planned]]
     return claim, [item for member_id, item in by_member.items() if member_id in mine]
 
 
-def compose(member: Member, rows: list[Reminder]) -> dict:
-    """The digest's values: one line per meeting, the remote version for floating members."""
+def compose(member: Member, rows: list[Reminder], now: datetime) -> dict:
+    """The digest's values: one line per meeting, the remote version for floating members,
+    then what other topics add for this member (bot/digest/member.py)."""
+    from bot.digest.member import lines_for
+
     lines = []
     for meeting in _meetings_of(rows):
         ask = render("reminder.ask_remote" if member.is_floating else "reminder.ask")
         lines.append(render("reminder.line", ask=ask, **meetings.details(meeting)))
-    return {"name": member.name, "lines": "\n".join(lines), "title": render("reminder.title")}
+    notes = "".join(render("reminder.note", note=note) for note in lines_for(member, now))
+    return {"name": member.name, "lines": "\n".join(lines), "notes": notes,
+            "title": render("reminder.title")}
 
 
 def send_one(member_id: int, claim: str, now: datetime) -> str:
@@ -223,7 +228,7 @@ def send_batch(member_ids: list[int], claim: str, now: datetime) -> dict[int, st
         record, delivery = wechat.prepare(member, "reminder.digest", now,
                                           idempotency_key=_key(claim, member_id),
                                           record=records.get(_key(claim, member_id)),
-                                          **compose(member, member_rows))
+                                          **compose(member, member_rows, now))
         if delivery is None:
             _settle(member_rows, record, now)
             results[member_id] = f"{record.status} via {record.channel}"

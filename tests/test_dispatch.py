@@ -55,7 +55,7 @@ def test_context_providers_see_the_member_and_the_clock(bound, providers, clock)
 
 
 def test_understood_requests_of_later_topics_say_so(bound):
-    assert "学习打卡" in bound.text("o_mem", "今天学习了党章40分钟")
+    assert "外出报告" in bound.text("o_mem", "外出报告：去苏州打工三个月")
     assert "党费查询" in bound.text("o_mem", "我的党费")
     assert "只有支部书记" in bound.text("o_mem", "这个月谁没交党费")
     assert "统计" in bound.text("o_sec", "这个月谁没交党费")

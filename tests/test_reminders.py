@@ -173,7 +173,7 @@ def test_a_worker_that_died_after_the_platform_accepted_sends_nothing_twice(app,
     for item in planned[:2]:  # what the dead worker got done: platform call and journal only
         record, delivery = wechat.prepare(item.member, "reminder.digest", now,
                                           idempotency_key=f"reminders:{claim}:{item.member.id}",
-                                          **reminders.compose(item.member, item.rows))
+                                          **reminders.compose(item.member, item.rows, now))
         db.session.commit()
         wechat.deliver(api, delivery, now)
         reminders.journal(redis, claim, item.member.id, delivery)

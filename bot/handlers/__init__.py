@@ -20,7 +20,7 @@ class Handler:
 
 def default_handlers() -> list[Handler]:
     """The ordered handler list used by the webhook."""
-    from bot.handlers import account, clarify, events, fallback, help, media, meetings
+    from bot.handlers import account, clarify, events, fallback, help, media, meetings, study
 
     return [
         *events.HANDLERS,      # subscribe, unsubscribe, scan, menu clicks, delivery reports
@@ -37,6 +37,7 @@ def default_handlers() -> list[Handler]:
         meetings.CheckinHandler(),
         meetings.RsvpHandler(),
         meetings.LeaveHandler(),
+        study.StudyHandler(),
         fallback.PendingHandler(),  # intents whose topic arrives with a later issue
         fallback.UnknownHandler(),
     ]

@@ -138,11 +138,13 @@ class Classifier:
         elif name == "study_checkin":
             found["date"] = S.extract_date(text, today)
             found["duration"] = S.extract_duration(text)
-            found["material"] = None if re.search(r"记录|几次|多少次", text) else \
-                S.extract_material(text)
             found["reflection"] = S.extract_after(text, r"心得(体会)?\s*[:：]")
+            found["ranking"] = True if re.search(r"排名|排行|名次", text) else None
             found["query"] = True if re.search(r"记录|几次|多少次|情况|多久|多长时间|统计", text) \
                 else None
+            reflection_only = re.match(r"^\s*(学习)?心得", text)
+            found["material"] = None if found["query"] or found["ranking"] or reflection_only \
+                else S.extract_material(text.split("心得")[0])
         elif name == "outgoing_report":
             found["destination"] = S.extract_destination(text)
             found["duration"] = S.extract_duration(text)

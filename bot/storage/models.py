@@ -1,12 +1,11 @@
 """The tables: organisation, members, WeChat links, invite codes, inbound and outbound logs."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (JSON, BigInteger, Boolean, ForeignKey, Integer, Numeric, String, Text,
-                        false,
-                        UniqueConstraint)
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, ForeignKey, Integer, Numeric, String,
+                        Text, UniqueConstraint, false)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.storage.engine import UTCDateTime, db
@@ -257,3 +256,58 @@ class Reminder(db.Model):
     outbound_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_messages.id"))
     note: Mapped[str | None] = mapped_column(String(100))  # why skipped / failed
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StudyCheckin(db.Model):
+    """学习打卡: one member's study on one day (a second check-in that day adds to the record,
+    unless the branch counts several per day: then `seq` numbers them)."""
+
+    __tablename__ = "study_checkins"
+    __table_args__ = (UniqueConstraint("member_id", "day", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"),
+                                           index=True)
+    day: Mapped[date] = mapped_column(Date, index=True)  # Beijing date the study was done
+    seq: Mapped[int] = mapped_column(Integer, default=1)
+    material: Mapped[str | None] = mapped_column(Text)  # what was studied
+    minutes: Mapped[int | None] = mapped_column(Integer)
+    reflection: Mapped[str | None] = mapped_column(Text)  # 心得
+    entries: Mapped[int] = mapped_column(Integer, default=1)  # messages merged into this record
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DuesBase(db.Model):
+    """A member's dues category and base (党费基数) from a month on; the latest row whose month
+    is not after a given month applies to it. `amount` is the branch-set monthly sum for 农民."""
+
+    __tablename__ = "dues_bases"
+    __table_args__ = (UniqueConstraint("member_id", "from_month"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"),
+                                           index=True)
+    from_month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    category: Mapped[str] = mapped_column(String(20))  # see bot.rules.organisation
+    base: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    set_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DuesPayment(db.Model):
+    """党费 paid: one row per month covered (`month`), so 补交 and 预交 of several months are
+    several rows sharing a `batch`; a voluntary extra payment (自愿多交) has no month."""
+
+    __tablename__ = "dues_payments"
+    __table_args__ = (UniqueConstraint("member_id", "month"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"),
+                                           index=True)
+    month: Mapped[str | None] = mapped_column(String(7), index=True)  # YYYY-MM; None: voluntary
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    paid_on: Mapped[date] = mapped_column(Date)
+    method: Mapped[str] = mapped_column(String(16))  # cash / transfer / online / proxy
+    paid_by: Mapped[str | None] = mapped_column(String(50))  # 代交: who paid for the member
+    batch: Mapped[str] = mapped_column(String(32), index=True)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
