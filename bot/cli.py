@@ -145,8 +145,9 @@ def init_app(app) -> None:
     """Register the commands on the app's CLI."""
     from bot.cli_meetings import group as meetings
     from bot.cli_digest import group as digest
+    from bot.cli_dues import group as dues
     from bot.cli_meetings import reminders_group
 
     for command in (roster, intent_command, fake_wechat_command, chat_command, demo, meetings,
-                    reminders_group, digest):
+                    reminders_group, digest, dues):
         app.cli.add_command(command)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from bot import dues
 from bot.replies import render
 from bot.rules import organisation as org
 from bot.storage import members as store
@@ -55,24 +56,26 @@ def _clean(value) -> str:
     return unicodedata.normalize("NFKC", str(value)).strip()
 
 
-def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
-    """(spreadsheet row number, {header: cell}) for each non-empty row; NotARoster if unreadable."""
+def read_rows(path: Path, required=REQUIRED, aliases=None) -> list[tuple[int, dict[str, str]]]:
+    """(spreadsheet row number, {header: cell}) for each non-empty row of a sheet whose header
+    row (within the first 10) has the `required` headers; NotARoster if unreadable."""
+    aliases = ALIASES if aliases is None else aliases
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        table = _read_xlsx(path)
+        table = _read_xlsx(path, required, aliases)
     elif suffix in (".csv", ".txt"):
         table = _read_csv(path)
     else:
         raise NotARoster(render("roster.unsupported_type", suffix=path.suffix))
     header_at = None
     for index, row in enumerate(table[:10]):
-        names = {ALIASES.get(_clean(c), _clean(c)) for c in row}
-        if set(REQUIRED) <= names:
+        names = {aliases.get(_clean(c), _clean(c)) for c in row}
+        if set(required) <= names:
             header_at = index
             break
     if header_at is None:
-        raise NotARoster(render("roster.missing_headers", headers="、".join(REQUIRED)))
-    headers = [ALIASES.get(_clean(c), _clean(c)) for c in table[header_at]]
+        raise NotARoster(render("roster.missing_headers", headers="、".join(required)))
+    headers = [aliases.get(_clean(c), _clean(c)) for c in table[header_at]]
     rows = []
     for offset, row in enumerate(table[header_at + 1:], start=header_at + 2):
         cells = {h: _clean(row[i]) if i < len(row) else "" for i, h in enumerate(headers) if h}
@@ -99,7 +102,7 @@ def _read_csv(path: Path) -> list[list]:
         raise NotARoster(render("roster.bad_csv", error=exc)) from exc
 
 
-def _read_xlsx(path: Path) -> list[list]:
+def _read_xlsx(path: Path, required, aliases) -> list[list]:
     from openpyxl import load_workbook
 
     try:
@@ -109,7 +112,7 @@ def _read_xlsx(path: Path) -> list[list]:
     try:
         for sheet in book.worksheets:
             rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-            if any(set(REQUIRED) <= {ALIASES.get(_clean(c), _clean(c)) for c in row}
+            if any(set(required) <= {aliases.get(_clean(c), _clean(c)) for c in row}
                    for row in rows[:10]):
                 return rows
         return [list(r) for r in book.worksheets[0].iter_rows(values_only=True)] \
@@ -226,4 +229,5 @@ def _apply(row: dict, now: datetime, committee: str, report: Report) -> Member:
     if "roles" in row and row["roles"] != member.roles:
         member.role_rows = [MemberRole(role=r) for r in sorted(row["roles"])]
     db.session.flush()
+    dues.sync_from_roster(member, now)
     return member

@@ -47,3 +47,14 @@ def study_nudge(member, now: datetime) -> list[str]:
     if study.nudge_due(member, now) and once_a_month("study", member, now):
         return [render("study.nudge")]
     return []
+
+
+@adds_to_member_digest(20)
+def dues_unpaid(member, now: datetime) -> list[str]:
+    """党费: on the branch's reminder day (default the month's 主题党日), this month unpaid."""
+    from bot import dues
+
+    line = dues.unpaid_reminder(member, now)
+    if line and once_a_month("dues", member, now):
+        return [line]
+    return []

@@ -20,7 +20,8 @@ class Handler:
 
 def default_handlers() -> list[Handler]:
     """The ordered handler list used by the webhook."""
-    from bot.handlers import account, clarify, events, fallback, help, media, meetings, study
+    from bot.handlers import (account, clarify, dues, events, fallback, help, media, meetings,
+                              study)
 
     return [
         *events.HANDLERS,      # subscribe, unsubscribe, scan, menu clicks, delivery reports
@@ -29,6 +30,7 @@ def default_handlers() -> list[Handler]:
         *media.HANDLERS,       # images, unrecognised voice, locations
         meetings.LeaveDecisionHandler(),  # a leader's 批准 12 (before any intent)
         meetings.MeetingChangeHandler(),  # a leader's 改期 12 … / 取消 12 …
+        dues.DuesRecordHandler(),         # a leader's 记党费 张三 12月 45.00 转账
         meetings.LeaveReasonHandler(),    # the answer to "why?" of a leave request
         meetings.MuteHandler(),           # 关闭提醒 / 打开提醒
         help.HelpHandler(),
@@ -38,6 +40,8 @@ def default_handlers() -> list[Handler]:
         meetings.RsvpHandler(),
         meetings.LeaveHandler(),
         study.StudyHandler(),
+        dues.DuesQueryHandler(),
+        dues.DuesUnpaidHandler(),
         fallback.PendingHandler(),  # intents whose topic arrives with a later issue
         fallback.UnknownHandler(),
     ]

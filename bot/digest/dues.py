@@ -1,0 +1,32 @@
+"""The dues topic's lines in the secretary's digest: months in a row unpaid (3: a talk; 5: the
+6-month rule is near). The bot never marks anyone as having left the Party."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot import dues
+from bot.digest.core import Item, contributes
+from bot.replies import render
+from bot.rules import thresholds
+from bot.storage import dues as store
+from bot.storage.models import Branch
+
+
+@contributes(50)
+def unpaid_months(branch: Branch, now: datetime) -> list[Item]:
+    """Members whose dues are unpaid for `notice` / `warn` complete months in a row."""
+    month = dues.this_month(now)
+    bases, payments = store.bases(branch_id=branch.id), store.payments(branch_id=branch.id)
+    items = []
+    for member in store.branch_members(branch.id):
+        if member.id not in bases:
+            continue
+        account = dues.account(member, month, bases[member.id], payments.get(member.id, []))
+        run, first = account.unpaid_run(month)
+        level = thresholds.level(branch, run)
+        if level:
+            items.append(Item(f"dues_{level}", f"dues:{member.id}:{run}", render(
+                f"dues.digest_{level}", name=member.name, months=run,
+                since=render("digest.month", year=first[0], month=first[1]),
+                rule=thresholds.RULE_MONTHS)))
+    return items

@@ -1,0 +1,109 @@
+"""党费 in chat: a member's own figures; a leader records payments and asks who has not paid."""
+from __future__ import annotations
+
+import re
+
+from bot import dues
+from bot.clock import to_beijing
+from bot.handlers import Handler
+from bot.intents.payments import normalise, parse_amount, parse_method, parse_months
+from bot.replies import Outcome, render
+from bot.rules.organisation import is_leader
+from bot.storage import dues as store
+
+RECORD = re.compile(r"^\s*(?:记党费|登记党费|党费登记|收党费|记录党费)\s*[:：]?\s*(.*)$", re.S)
+
+
+class DuesQueryHandler(Handler):
+    """我的党费 / 这个月交了吗 / 欠了几个月 / 党费标准是多少: only the member's own figures."""
+
+    intents = ("dues_query",)
+
+    def handle(self, msg) -> str:
+        others = [m.name for m in store.branch_members(msg.member.branch_id)
+                  if m.id != msg.member.id and m.name in msg.text and m.name != msg.member.name]
+        if others:
+            return render("dues.others")
+        with_table = bool(re.search(r"标准|怎么算|比例", msg.text or ""))
+        return dues.status(msg.member, msg.now, with_table=with_table).render()
+
+
+class DuesRecordHandler(Handler):
+    """记党费 张三 12月 45.00 转账 (secretary, deputy or 组织委员)."""
+
+    def check(self, msg) -> bool:
+        return bool(msg.member is not None and msg.text and RECORD.match(msg.text))
+
+    def handle(self, msg) -> str:
+        if not is_leader(msg.member.roles):
+            return render("leader_only")
+        return record_from_text(msg.member, RECORD.match(msg.text).group(1), msg.now).render()
+
+
+def find_member(leader, token: str) -> tuple[object | None, Outcome | None]:
+    """The member a leader names (张三, or 张三8001 by phone tail when names repeat)."""
+    match = re.fullmatch(r"(.+?)(\d{4})", token)
+    name, tail = (match.group(1), match.group(2)) if match else (token, None)
+    found = [m for m in store.branch_members(leader.branch_id) if m.name == name
+             and (tail is None or m.phone.endswith(tail))]
+    if not found:
+        return None, Outcome("dues.unknown_member", {"name": name})
+    if len(found) > 1:
+        return None, Outcome("dues.same_name", {
+            "count": len(found), "name": name, "tail": found[0].phone[-4:],
+            "list": "、".join(f"{m.name}（{m.phone_masked}）" for m in found)})
+    return found[0], None
+
+
+def record_from_text(leader, text: str, now) -> Outcome:
+    """Parse and record one payment written as 张三 12月 45.00 转账."""
+    tokens = [t for t in re.split(r"[\s,，、;；]+", normalise(text).strip()) if t]
+    if len(tokens) < 2:
+        return Outcome("dues.record_how")
+    member, problem = find_member(leader, tokens[0])
+    if problem:
+        return problem
+    today = to_beijing(now).date()
+    months, amount, voluntary, rest = None, None, False, []
+    for token in tokens[1:]:
+        if "自愿" in token or "多交" in token:
+            voluntary = True
+            token = re.sub(r"自愿|多交", "", token)
+            if not token:
+                continue
+        found = parse_months(token, today) if months is None else None
+        if found:
+            months = found
+        elif amount is None and parse_amount(token) is not None:
+            amount = parse_amount(token)
+        else:
+            rest.append(token)
+    method, paid_by = parse_method(" ".join(rest))
+    method = method or "cash"
+    by = f"member:{leader.id}"
+    if amount is None or (months is None and not voluntary):
+        return Outcome("dues.record_how")
+    if voluntary:
+        return dues.record_voluntary(member, amount, method, today, by, now)
+    return dues.record(member, months, amount, method, today, by, now, paid_by=paid_by)
+
+
+class DuesUnpaidHandler(Handler):
+    """这个月谁没交党费 (leaders): who has the month unpaid, with their arrears."""
+
+    def check(self, msg) -> bool:
+        return msg.intent is not None and msg.intent.name == "stats" and \
+            msg.intent.slots.get("topic") == "dues"
+
+    def handle(self, msg) -> str:
+        if not is_leader(msg.member.roles):
+            return render("leader_only")
+        month = dues.this_month(msg.now)
+        label = render("dues.month", year=month[:4], month=int(month[5:]))
+        rows = dues.unpaid(msg.member.branch_id, month)
+        if not rows:
+            return render("dues.all_paid", month=label)
+        lines = [render("dues.unpaid_line", name=m.name, amount=line.due,
+                        arrears=render("dues.unpaid_arrears", count=n) if n else "")
+                 for m, line, n in rows]
+        return render("dues.unpaid_list", month=label, count=len(rows), lines="\n".join(lines))
