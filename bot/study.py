@@ -77,31 +77,31 @@ def _what(material: str | None, minutes: int | None) -> str:
 
 def totals(member: Member, now: datetime) -> dict:
     """This month's and this year's study days and minutes, the streak, collective study, and
-    points when the branch uses them, as reply values."""
+    points when the branch uses them, as reply values (aggregated in SQL)."""
     today = to_beijing(now).date()
+    tomorrow = today + timedelta(days=1)
     month_start, year_start = today.replace(day=1), today.replace(month=1, day=1)
-    records = store.records_between(member.id, year_start, today + timedelta(days=1))
-    month = [r for r in records if r.day >= month_start]
-    days = {r.day for r in records}
+    times, month_days, minutes = store.summary(member.id, month_start, tomorrow)
+    days = store.days_between(member.id, min(year_start, today - timedelta(days=400)),
+                              tomorrow)
     kinds = rules.setting(member.branch, "collective_kinds")
     start = datetime.combine(month_start, datetime.min.time(), tzinfo=BEIJING)
     collective = store.collective(member.id, kinds, start, now)
-    values = {"month_days": len({r.day for r in month}), "month_times": len(month),
-              "month_minutes": sum(r.minutes or 0 for r in month),
-              "year_days": len(days), "streak": rules.streak(days, today),
+    values = {"month_days": month_days, "month_times": times, "month_minutes": minutes,
+              "year_days": sum(1 for d in days if d >= year_start),
+              "streak": rules.streak(days, today),
               "collective": render("study.collective", count=collective) if collective else "",
               "points": ""}
-    month_points = [rules.points(member.branch, r.minutes, bool(r.reflection)) for r in month]
-    if month_points and month_points[0] is not None:
-        values["points"] = render("study.points", points=sum(month_points))
+    if rules.setting(member.branch, "points") and times:
+        month = store.records_between(member.id, month_start, tomorrow)
+        values["points"] = render("study.points", points=sum(
+            rules.points(member.branch, r.minutes, bool(r.reflection)) for r in month))
     return values
 
 
 def record(member: Member, now: datetime) -> Outcome:
     """我的学习记录 / 这个月学了几次: the member's own totals and latest records."""
-    today = to_beijing(now).date()
-    recent = store.records_between(member.id, today - timedelta(days=366),
-                                   today + timedelta(days=1))[:RECENT]
+    recent = store.latest(member.id, RECENT)
     lines = [render("study.record_line", day=render("period.day", month=r.day.month,
                                                     day=r.day.day),
                     what=_what(r.material, r.minutes) or render("study.plain"))
@@ -133,7 +133,7 @@ def nudge_due(member: Member, now: datetime) -> bool:
     if not rules.setting(member.branch, "nudge"):
         return False
     today = to_beijing(now).date()
-    if store.records_between(member.id, today.replace(day=1), today + timedelta(days=1)):
+    if store.summary(member.id, today.replace(day=1), today + timedelta(days=1))[0]:
         return False
     start = datetime.combine(today.replace(day=1), datetime.min.time(), tzinfo=BEIJING)
     return not store.collective(member.id, rules.setting(member.branch, "collective_kinds"),

@@ -147,6 +147,10 @@ def test_arrears_across_the_year_boundary_and_who_has_not_paid(app, platform, br
     assert platform.text("o_zhang", "记党费 王志强 10-1月 192 现金") == \
         "已记录补交：王志强 2026年10月、2026年11月、2026年12月、2027年1月党费共 192.00 元，现金。"
     assert "之前没有欠交" in platform.text("o_wang", "欠了几个月")
+    cli(app, "base", "张建国", "--base", "8500", "--from", "2026-01")
+    assert platform.text("o_zhang", "记党费 张建国 2026年1月至2026年8月,1,020.00,转账") == \
+        "已记录补交：张建国 2026年1月、2026年2月、2026年3月、2026年4月、2026年5月、2026年6月、" \
+        "2026年7月、2026年8月党费共 1020.00 元，转账。"
     assert "王志强 48.00 元（之前" not in platform.text("o_zhang", "这个月谁没交党费")
 
 

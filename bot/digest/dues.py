@@ -16,7 +16,8 @@ from bot.storage.models import Branch
 def unpaid_months(branch: Branch, now: datetime) -> list[Item]:
     """Members whose dues are unpaid for `notice` / `warn` complete months in a row."""
     month = dues.this_month(now)
-    bases, payments = store.bases(branch_id=branch.id), store.payments(branch_id=branch.id)
+    bases = store.bases(branch_id=branch.id, plain=True)
+    payments = store.payments(branch_id=branch.id, plain=True)
     items = []
     for member in store.branch_members(branch.id):
         if member.id not in bases:

@@ -20,9 +20,7 @@ class DuesQueryHandler(Handler):
     intents = ("dues_query",)
 
     def handle(self, msg) -> str:
-        others = [m.name for m in store.branch_members(msg.member.branch_id)
-                  if m.id != msg.member.id and m.name in msg.text and m.name != msg.member.name]
-        if others:
+        if store.others_named_in(msg.member, msg.text or ""):
             return render("dues.others")
         with_table = bool(re.search(r"标准|怎么算|比例", msg.text or ""))
         return dues.status(msg.member, msg.now, with_table=with_table).render()
@@ -57,7 +55,9 @@ def find_member(leader, token: str) -> tuple[object | None, Outcome | None]:
 
 def record_from_text(leader, text: str, now) -> Outcome:
     """Parse and record one payment written as 张三 12月 45.00 转账."""
-    tokens = [t for t in re.split(r"[\s,，、;；]+", normalise(text).strip()) if t]
+    # a comma separates words, except inside an amount (1,020.00)
+    tokens = [t for t in re.split(r"[\s，、;；]+|,(?!\d{3}(?:\D|$))", normalise(text).strip())
+              if t]
     if len(tokens) < 2:
         return Outcome("dues.record_how")
     member, problem = find_member(leader, tokens[0])

@@ -63,7 +63,7 @@ def parse_months(text: str, today: date) -> list[str] | None:
             if last < first:  # 11-1月: over the new year
                 last = month_key(first_year + 1, int(m2))
         found = months_between(first, last)
-        return found if 0 < len(found) <= 24 else None
+        return list(found) if 0 < len(found) <= 24 else None
     match = re.fullmatch(rf"{_MONTH}", text)
     if match and "月" in text or re.fullmatch(r"\d{4}\s*[-/.]\s*\d{1,2}", text):
         year, month = (re.fullmatch(rf"{_MONTH}", text) or match).groups()

@@ -10,6 +10,7 @@ Per branch, in Branch.settings["dues"]: {"farmer_amount": "0.20"} (0.20 to 1.00 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 FEN = Decimal("0.01")
 # (upper bound of the base, inclusive; rate). None: no upper bound.
@@ -82,10 +83,11 @@ def add_months(key: str, count: int) -> str:
     return month_key(index // 12, index % 12 + 1)
 
 
-def months_between(first: str, last: str) -> list[str]:
-    """Every month key from first to last, inclusive ([] if last is before first)."""
+@lru_cache(maxsize=4096)
+def months_between(first: str, last: str) -> tuple[str, ...]:
+    """Every month key from first to last, inclusive (() if last is before first)."""
     out, key = [], first
     while key <= last:
         out.append(key)
         key = add_months(key, 1)
-    return out
+    return tuple(out)

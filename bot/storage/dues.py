@@ -3,44 +3,65 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 
 from bot.storage.engine import db
 from bot.storage.models import DuesBase, DuesPayment, Member
 
 
-def bases(member_ids: list[int] | None = None, branch_id: int | None = None
-          ) -> dict[int, list[DuesBase]]:
-    """member id -> their bases, oldest first (for some members, or a whole branch)."""
-    query = select(DuesBase).order_by(DuesBase.member_id, DuesBase.from_month)
+BASE_COLUMNS = (DuesBase.member_id, DuesBase.from_month, DuesBase.category, DuesBase.base,
+                DuesBase.amount)
+PAYMENT_COLUMNS = (DuesPayment.member_id, DuesPayment.month, DuesPayment.amount,
+                   DuesPayment.paid_on, DuesPayment.method, DuesPayment.paid_by)
+
+
+def bases(member_ids: list[int] | None = None, branch_id: int | None = None,
+          plain: bool = False) -> dict[int, list[DuesBase]]:
+    """member id -> their bases, oldest first (for some members, or a whole branch). plain:
+    read-only rows with the same attributes, much cheaper than ORM objects for a branch."""
+    query = (select(*BASE_COLUMNS) if plain else select(DuesBase)).order_by(
+        DuesBase.member_id, DuesBase.from_month)
     if member_ids is not None:
         query = query.where(DuesBase.member_id.in_(member_ids))
     if branch_id is not None:
         query = query.join(Member, DuesBase.member_id == Member.id).where(
             Member.branch_id == branch_id)
     found: dict[int, list[DuesBase]] = defaultdict(list)
-    for row in db.session.execute(query).scalars():
+    result = db.session.execute(query)
+    for row in (result if plain else result.scalars()):
         found[row.member_id].append(row)
     return found
 
 
-def payments(member_ids: list[int] | None = None, branch_id: int | None = None
-             ) -> dict[int, list[DuesPayment]]:
-    """member id -> their payments (monthly and voluntary), by month."""
-    query = select(DuesPayment).order_by(DuesPayment.member_id, DuesPayment.month,
-                                         DuesPayment.id)
+def payments(member_ids: list[int] | None = None, branch_id: int | None = None,
+             plain: bool = False) -> dict[int, list[DuesPayment]]:
+    """member id -> their payments (monthly and voluntary), by month (plain: as for bases)."""
+    query = (select(*PAYMENT_COLUMNS) if plain else select(DuesPayment)).order_by(
+        DuesPayment.member_id, DuesPayment.month, DuesPayment.id)
     if member_ids is not None:
         query = query.where(DuesPayment.member_id.in_(member_ids))
     if branch_id is not None:
         query = query.join(Member, DuesPayment.member_id == Member.id).where(
             Member.branch_id == branch_id)
     found: dict[int, list[DuesPayment]] = defaultdict(list)
-    for row in db.session.execute(query).scalars():
+    result = db.session.execute(query)
+    for row in (result if plain else result.scalars()):
         found[row.member_id].append(row)
     return found
 
 
 def branch_members(branch_id: int) -> list[Member]:
-    """The branch's members, by id."""
+    """The branch's members, by id, with their group and branch loaded."""
+    from sqlalchemy.orm import joinedload
+
     return list(db.session.execute(select(Member).where(Member.branch_id == branch_id)
+                                   .options(joinedload(Member.group), joinedload(Member.branch))
                                    .order_by(Member.id)).scalars())
+
+
+def others_named_in(member: Member, text: str) -> bool:
+    """Does text name another member of the member's branch (in one query, not a roster scan)?"""
+    return db.session.execute(select(Member.id).where(
+        Member.branch_id == member.branch_id, Member.id != member.id,
+        Member.name != member.name, literal(text).contains(Member.name)).limit(1)
+    ).first() is not None

@@ -23,6 +23,30 @@ def records_between(member_id: int, start: date, end: date) -> list[StudyCheckin
         .order_by(StudyCheckin.day.desc(), StudyCheckin.seq.desc())).scalars())
 
 
+def summary(member_id: int, start: date, end: date) -> tuple[int, int, int]:
+    """(records, distinct days, minutes) of the member with start <= day < end, in SQL."""
+    times, days, minutes = db.session.execute(select(
+        func.count(StudyCheckin.id), func.count(func.distinct(StudyCheckin.day)),
+        func.coalesce(func.sum(StudyCheckin.minutes), 0)).where(
+        StudyCheckin.member_id == member_id, StudyCheckin.day >= start,
+        StudyCheckin.day < end)).one()
+    return int(times), int(days), int(minutes)
+
+
+def days_between(member_id: int, start: date, end: date) -> set[date]:
+    """The days with a record, start <= day < end (plain dates, no records loaded)."""
+    return set(db.session.execute(select(StudyCheckin.day).where(
+        StudyCheckin.member_id == member_id, StudyCheckin.day >= start,
+        StudyCheckin.day < end).distinct()).scalars())
+
+
+def latest(member_id: int, limit: int) -> list[StudyCheckin]:
+    """The member's latest records, newest first."""
+    return list(db.session.execute(select(StudyCheckin).where(
+        StudyCheckin.member_id == member_id).order_by(
+        StudyCheckin.day.desc(), StudyCheckin.seq.desc()).limit(limit)).scalars())
+
+
 def collective(member_id: int, kinds: list[str], start: datetime, end: datetime) -> int:
     """Meetings of these kinds in [start, end) the member attended (present or remote)."""
     return db.session.execute(select(func.count(MeetingAttendance.id)).join(
