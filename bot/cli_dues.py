@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
 
 from bot import clock, dues, meetings
+from bot.cli_meetings import branches_named
 from bot.dues_sheet import import_payments, write_ledger
 from bot.intents.payments import parse_amount
 from bot.replies import render
@@ -18,7 +18,6 @@ from bot.rules import organisation as org
 from bot.rules.dues import month_key
 from bot.storage import members as member_store
 from bot.storage.engine import db
-from bot.storage.models import Branch
 
 group = AppGroup("dues", help="党费：基数、缴费导入、台账。")
 
@@ -101,13 +100,7 @@ def import_(path):
 def ledger(month_text, branch, as_json, out):
     """The branch ledger of a month: due, paid, how, arrears, voluntary; per member."""
     month = _month(month_text)
-    query = select(Branch).order_by(Branch.id)
-    if branch:
-        query = query.where(Branch.name == branch)
-    branches = list(db.session.execute(query).scalars())
-    if branch and not branches:
-        _fail("calendar.unknown_branch", branch=branch)
-    rows = [row for found in branches for row in dues.ledger(found.id, month)]
+    rows = [row for found in branches_named(branch) for row in dues.ledger(found.id, month)]
     if out:
         write_ledger(rows, out)
         click.echo(render("dues.ledger_written", path=out, count=len(rows)))

@@ -25,7 +25,8 @@ def _fail(key: str, **values) -> None:
     sys.exit(2)
 
 
-def _branches(name: str | None) -> list[Branch]:
+def branches_named(name: str | None) -> list[Branch]:
+    """The branch called name (exit 2 if there is none), or every branch."""
     query = select(Branch).order_by(Branch.id)
     if name:
         query = query.where(Branch.name == name)
@@ -50,7 +51,7 @@ def plan(month_text, branch):
     year, month = _month(month_text)
     if not calendar.coverage(year):
         click.echo(render("calendar.no_coverage", year=year), err=True)
-    for found in _branches(branch):
+    for found in branches_named(branch):
         try:
             created, existing = meetings.plan_month(found, year, month, clock.now())
         except calendar.RuleError as exc:
@@ -74,7 +75,7 @@ def add(branch, kind, at_text, group_name, place, topic):
         starts_at = meetings.parse_at(at_text)
     except ValueError:
         _fail("calendar.bad_at", at=at_text)
-    found = _branches(branch)[0]
+    found = branches_named(branch)[0]
     party_group = None
     if group_name:
         party_group = db.session.execute(select(PartyGroup).where(
@@ -135,7 +136,7 @@ def cancel(meeting_id, reason):
 def list_(month_text, branch, as_json):
     """The month's meetings (id, kind, branch, group, starts_at, place, topic, checkin_code)."""
     start, end = meetings.month_bounds(*_month(month_text))
-    branch_id = _branches(branch)[0].id if branch else None
+    branch_id = branches_named(branch)[0].id if branch else None
     rows = [meetings.as_json(m) for m in meetings.store.in_range(start, end, branch_id)]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False))

@@ -215,14 +215,19 @@ def set_base(member: Member, category: str, base: Decimal | None, from_month: st
                                      "amount": due})
 
 
-def unpaid(branch_id: int, month: str) -> list[tuple[Member, Month, int]]:
-    """Members with `month` due and unpaid: (member, the month, months in arrears before)."""
+def branch_accounts(branch_id: int, through: str):
+    """Every member's account of the branch up to `through`, from two queries in all."""
     bases = store.bases(branch_id=branch_id, plain=True)
     payments = store.payments(branch_id=branch_id, plain=True)
-    out = []
     for member in store.branch_members(branch_id):
-        acc = account(member, month, bases.get(member.id, []), payments.get(member.id, []))
-        line = acc.months.get(month)
+        yield account(member, through, bases.get(member.id, []), payments.get(member.id, []))
+
+
+def unpaid(branch_id: int, month: str) -> list[tuple[Member, Month, int]]:
+    """Members with `month` due and unpaid: (member, the month, months in arrears before)."""
+    out = []
+    for acc in branch_accounts(branch_id, month):
+        member, line = acc.member, acc.months.get(month)
         if line is not None and line.due and not line.paid:
             out.append((member, line, len(acc.arrears(month))))
     return out
@@ -230,12 +235,9 @@ def unpaid(branch_id: int, month: str) -> list[tuple[Member, Month, int]]:
 
 def ledger(branch_id: int, month: str) -> list[dict]:
     """The branch ledger for a month: one row per member (dues ledger --json)."""
-    bases = store.bases(branch_id=branch_id, plain=True)
-    payments = store.payments(branch_id=branch_id, plain=True)
     rows = []
-    for member in store.branch_members(branch_id):
-        acc = account(member, month, bases.get(member.id, []), payments.get(member.id, []))
-        line = acc.months.get(month)
+    for acc in branch_accounts(branch_id, month):
+        member, line = acc.member, acc.months.get(month)
         pay = line.payment if line else None
         rows.append({
             "branch": member.branch.name,

@@ -8,7 +8,6 @@ from bot import dues
 from bot.digest.core import Item, contributes
 from bot.replies import render
 from bot.rules import thresholds
-from bot.storage import dues as store
 from bot.storage.models import Branch
 
 
@@ -16,13 +15,9 @@ from bot.storage.models import Branch
 def unpaid_months(branch: Branch, now: datetime) -> list[Item]:
     """Members whose dues are unpaid for `notice` / `warn` complete months in a row."""
     month = dues.this_month(now)
-    bases = store.bases(branch_id=branch.id, plain=True)
-    payments = store.payments(branch_id=branch.id, plain=True)
     items = []
-    for member in store.branch_members(branch.id):
-        if member.id not in bases:
-            continue
-        account = dues.account(member, month, bases[member.id], payments.get(member.id, []))
+    for account in dues.branch_accounts(branch.id, month):
+        member = account.member
         run, first = account.unpaid_run(month)
         level = thresholds.level(branch, run)
         if level:

@@ -15,39 +15,34 @@ PAYMENT_COLUMNS = (DuesPayment.member_id, DuesPayment.month, DuesPayment.amount,
                    DuesPayment.paid_on, DuesPayment.method, DuesPayment.paid_by)
 
 
-def bases(member_ids: list[int] | None = None, branch_id: int | None = None,
-          plain: bool = False) -> dict[int, list[DuesBase]]:
-    """member id -> their bases, oldest first (for some members, or a whole branch). plain:
-    read-only rows with the same attributes, much cheaper than ORM objects for a branch."""
-    query = (select(*BASE_COLUMNS) if plain else select(DuesBase)).order_by(
-        DuesBase.member_id, DuesBase.from_month)
+def _by_member(model, columns, order, member_ids, branch_id, plain) -> dict[int, list]:
+    query = (select(*columns) if plain else select(model)).order_by(*order)
     if member_ids is not None:
-        query = query.where(DuesBase.member_id.in_(member_ids))
+        query = query.where(model.member_id.in_(member_ids))
     if branch_id is not None:
-        query = query.join(Member, DuesBase.member_id == Member.id).where(
+        query = query.join(Member, model.member_id == Member.id).where(
             Member.branch_id == branch_id)
-    found: dict[int, list[DuesBase]] = defaultdict(list)
+    found: dict[int, list] = defaultdict(list)
     result = db.session.execute(query)
     for row in (result if plain else result.scalars()):
         found[row.member_id].append(row)
     return found
+
+
+def bases(member_ids: list[int] | None = None, branch_id: int | None = None,
+          plain: bool = False) -> dict[int, list[DuesBase]]:
+    """member id -> their bases, oldest first (for some members, or a whole branch). plain:
+    read-only rows with the same attributes, much cheaper than ORM objects for a branch."""
+    return _by_member(DuesBase, BASE_COLUMNS, (DuesBase.member_id, DuesBase.from_month),
+                      member_ids, branch_id, plain)
 
 
 def payments(member_ids: list[int] | None = None, branch_id: int | None = None,
              plain: bool = False) -> dict[int, list[DuesPayment]]:
     """member id -> their payments (monthly and voluntary), by month (plain: as for bases)."""
-    query = (select(*PAYMENT_COLUMNS) if plain else select(DuesPayment)).order_by(
-        DuesPayment.member_id, DuesPayment.month, DuesPayment.id)
-    if member_ids is not None:
-        query = query.where(DuesPayment.member_id.in_(member_ids))
-    if branch_id is not None:
-        query = query.join(Member, DuesPayment.member_id == Member.id).where(
-            Member.branch_id == branch_id)
-    found: dict[int, list[DuesPayment]] = defaultdict(list)
-    result = db.session.execute(query)
-    for row in (result if plain else result.scalars()):
-        found[row.member_id].append(row)
-    return found
+    return _by_member(DuesPayment, PAYMENT_COLUMNS,
+                      (DuesPayment.member_id, DuesPayment.month, DuesPayment.id),
+                      member_ids, branch_id, plain)
 
 
 def branch_members(branch_id: int) -> list[Member]:
