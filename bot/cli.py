@@ -146,8 +146,9 @@ def init_app(app) -> None:
     from bot.cli_meetings import group as meetings
     from bot.cli_digest import group as digest
     from bot.cli_dues import group as dues
+    from bot.cli_floating import group as floating
     from bot.cli_meetings import reminders_group
 
     for command in (roster, intent_command, fake_wechat_command, chat_command, demo, meetings,
-                    reminders_group, digest, dues):
+                    reminders_group, digest, dues, floating):
         app.cli.add_command(command)

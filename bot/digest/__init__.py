@@ -3,7 +3,7 @@
 A topic adds its lines by a module here whose functions are registered with
 @contributes(order); importing it below is all it takes.
 """
-from bot.digest import dues, meetings  # noqa: F401  (register their topics' lines)
+from bot.digest import dues, floating, meetings  # noqa: F401  (register their topics' lines)
 from bot.digest.core import Digest, Item, collect, compose, contributes, run, text_of
 
 __all__ = ["Digest", "Item", "collect", "compose", "contributes", "run", "text_of"]

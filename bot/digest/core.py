@@ -7,7 +7,8 @@ thresholds; later dues, floating members, notices). This module decides the rest
 * when: once a day at the branch's time (default 08:30 Beijing), never in quiet hours; a run
   after downtime catches up the same day;
 * to whom: the members holding the branch's digest roles (default the 书记; if nobody holds
-  them, the leaders);
+  them, the leaders), who see every item; and members an item names in `also_to` (a floating
+  member's contact person), who see those items only;
 * whether: only when there is something to say, i.e. an item that needs action (`urgent`) or
   one the recipient has not seen in an earlier digest (its `key` is new). Items already seen
   ride along in a digest that goes anyway, so each digest is the whole list;
@@ -49,6 +50,7 @@ class Item:
     key: str  # stable identity: the item is news the first time a recipient's digest has it
     text: str
     urgent: bool = False  # needs the secretary's action: sent every day while it lasts
+    also_to: tuple[int, ...] = ()  # members besides the secretaries who see it (contact person)
 
 
 _contributors: list[tuple[int, Callable[[Branch, datetime], list[Item]]]] = []
@@ -163,14 +165,18 @@ def run(now: datetime, dry_run: bool = False, branch_name: str | None = None
     for branch in db.session.execute(query).scalars().all():
         if not is_due(branch, now):
             continue
-        items = None
-        for recipient in recipients(branch):
+        items = collect(branch, now)
+        secretaries = recipients(branch)
+        ids = {m.id for m in secretaries}
+        others = sorted({i for item in items for i in item.also_to} - ids)
+        for recipient in [*secretaries, *(db.session.get(Member, i) for i in others)]:
             key = idempotency_key(recipient, now)
             if not dry_run and (redis.exists(DONE + key)
                                 or not redis.set(LOCK + key, "1", nx=True, ex=300)):
                 continue  # decided already today, or being decided by another run
-            items = collect(branch, now) if items is None else items
-            digest = compose(branch, recipient, items)
+            mine = items if recipient.id in ids else \
+                [i for i in items if recipient.id in i.also_to]
+            digest = compose(branch, recipient, mine)
             result = "nothing new" if not digest.worth_sending else \
                 "would send" if dry_run else _send(digest, key, now)
             done.append((digest, result))

@@ -7,7 +7,7 @@ its own lines rare: the study nudge goes once a month at most.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 
@@ -57,4 +57,28 @@ def dues_unpaid(member, now: datetime) -> list[str]:
     line = dues.unpaid_reminder(member, now)
     if line and once_a_month("dues", member, now):
         return [line]
+    return []
+
+
+@adds_to_member_digest(30)
+def floating_report(member, now: datetime) -> list[str]:
+    """流动党员: the monthly report, a few days before the month ends and once after it."""
+    from bot import floating
+    from bot.rules import floating as rules
+
+    period = floating.open_period(member) if member.is_floating else None
+    if period is None:
+        return []
+    today = to_beijing(now).date()
+    month = today.strftime("%Y-%m")
+    last_month = (today.replace(day=1) - timedelta(days=1))
+    every = rules.setting(member.branch, "report_months")  # a report per this many months
+    if rules.month_end_near(today, member.branch) and \
+            not floating.reported(member, month, every) and \
+            once_a_month("floating-before", member, now):
+        return [render("floating.member_remind")]
+    if last_month >= period.left_on and today.day <= 10 and \
+            not floating.reported(member, last_month.strftime("%Y-%m"), every) and \
+            once_a_month("floating-after", member, now):
+        return [render("floating.member_remind_after")]
     return []

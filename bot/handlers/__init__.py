@@ -20,18 +20,21 @@ class Handler:
 
 def default_handlers() -> list[Handler]:
     """The ordered handler list used by the webhook."""
-    from bot.handlers import (account, clarify, dues, events, fallback, help, media, meetings,
-                              study)
+    from bot.handlers import (account, clarify, dues, events, fallback, floating, help, media,
+                              meetings, study)
 
     return [
         *events.HANDLERS,      # subscribe, unsubscribe, scan, menu clicks, delivery reports
         account.BindHandler(),  # 绑定 CODE works before binding, of course
         account.UnboundHandler(),  # anyone else not bound learns how to bind, sees nothing more
+        floating.ReportLocationHandler(),  # a floating member's location: part of the report
         *media.HANDLERS,       # images, unrecognised voice, locations
         meetings.LeaveDecisionHandler(),  # a leader's 批准 12 (before any intent)
         meetings.MeetingChangeHandler(),  # a leader's 改期 12 … / 取消 12 …
         dues.DuesRecordHandler(),         # a leader's 记党费 张三 12月 45.00 转账
         meetings.LeaveReasonHandler(),    # the answer to "why?" of a leave request
+        floating.OutgoingDialogueHandler(),  # the answer to the 外出报告's last question
+        floating.ContactHandler(),        # 联系了张三，在苏州一切正常
         meetings.MuteHandler(),           # 关闭提醒 / 打开提醒
         help.HelpHandler(),
         *clarify.HANDLERS,     # a bare 签到 or 收到: resolved by context, or a question back
@@ -42,6 +45,10 @@ def default_handlers() -> list[Handler]:
         study.StudyHandler(),
         dues.DuesQueryHandler(),
         dues.DuesUnpaidHandler(),
+        floating.OutgoingHandler(),
+        floating.ReportHandler(),
+        floating.ReturnHandler(),
+        floating.FloatingStatsHandler(),
         fallback.PendingHandler(),  # intents whose topic arrives with a later issue
         fallback.UnknownHandler(),
     ]

@@ -311,3 +311,58 @@ class DuesPayment(db.Model):
     batch: Mapped[str] = mapped_column(String(32), index=True)
     recorded_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FloatingPeriod(db.Model):
+    """外出: a member away from home without transferring their 组织关系 (流动党员), from the
+    外出报告 to the 返回报告; `contact_person_id` keeps contact for the branch (一人一台帐)."""
+
+    __tablename__ = "floating_periods"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"),
+                                           index=True)
+    reason: Mapped[str] = mapped_column(String(50))  # 务工, 经商, 求学 …
+    destination: Mapped[str] = mapped_column(String(100))  # the city
+    place: Mapped[str | None] = mapped_column(String(200))  # employer or place, if given
+    left_on: Mapped[date] = mapped_column(Date)
+    expected_return: Mapped[date | None] = mapped_column(Date)
+    contact_phone: Mapped[str | None] = mapped_column(String(20))  # if changed while away
+    contact_person_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    returned_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FloatingReport(db.Model):
+    """月度汇报: one per member and month, assembled from one message or several; the location
+    is kept at the precision the member sent (a place in words, or coordinates and label)."""
+
+    __tablename__ = "floating_reports"
+    __table_args__ = (UniqueConstraint("member_id", "month"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"),
+                                           index=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("floating_periods.id", ondelete="CASCADE"))
+    month: Mapped[str] = mapped_column(String(7))
+    place: Mapped[str | None] = mapped_column(String(200))
+    latitude: Mapped[Decimal | None] = mapped_column(Numeric(10, 6))
+    longitude: Mapped[Decimal | None] = mapped_column(Numeric(10, 6))
+    content: Mapped[str | None] = mapped_column(Text)  # work, study, party life, in their words
+    party_life: Mapped[bool | None] = mapped_column(Boolean)  # joined the host's Party life
+    parts: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FloatingContact(db.Model):
+    """A contact by the branch with a floating member (联系了张三，在苏州一切正常)."""
+
+    __tablename__ = "floating_contacts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"),
+                                           index=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("floating_periods.id", ondelete="CASCADE"))
+    contacted_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(String(100))  # member:<id> or cli
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

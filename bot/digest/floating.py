@@ -1,0 +1,48 @@
+"""The floating-members topic's lines in the digests: no report and no contact for 2 months
+(the contact person sees it too), 6 months without any contact (the lost-contact warning), and
+6 months away (suggest transferring the 组织关系). The bot decides nothing."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from bot import floating
+from bot.clock import to_beijing
+from bot.digest.core import Item, contributes
+from bot.replies import render
+from bot.rules import floating as rules
+from bot.storage.engine import db
+from bot.storage.models import Branch, FloatingPeriod, Member
+
+
+@contributes(60)
+def floating_members(branch: Branch, now: datetime) -> list[Item]:
+    """Overdue, lost-contact and transfer lines for the branch's floating members."""
+    today = to_beijing(now).date()
+    items = []
+    rows = db.session.execute(select(FloatingPeriod, Member).join(
+        Member, FloatingPeriod.member_id == Member.id).where(
+        Member.branch_id == branch.id, FloatingPeriod.returned_on.is_(None))
+        .order_by(FloatingPeriod.id)).all()
+    for period, member in rows:
+        seen = [d for d in (floating.last_report(period), floating.last_contact(period)) if d]
+        silent = rules.months_since(max(seen, default=period.left_on), today)
+        contact = db.session.get(Member, period.contact_person_id) \
+            if period.contact_person_id else None
+        values = {"name": member.name, "where": period.destination, "months": silent,
+                  "contact": contact.name if contact else render("floating.no_contact_person"),
+                  "since": render("floating.day", year=period.left_on.year,
+                                  month=period.left_on.month, day=period.left_on.day)}
+        if silent >= rules.setting(branch, "lost_months"):
+            items.append(Item("floating_lost", f"floating-lost:{period.id}:{silent}",
+                              render("floating.digest_lost", **values)))
+        elif silent >= rules.setting(branch, "overdue_months"):
+            items.append(Item("floating_overdue", f"floating-overdue:{period.id}:{silent}",
+                              render("floating.digest_overdue", **values),
+                              also_to=(contact.id,) if contact else ()))
+        away = rules.months_since(period.left_on, today)
+        if away >= rules.setting(branch, "transfer_months"):
+            items.append(Item("floating_transfer", f"floating-transfer:{period.id}",
+                              render("floating.digest_transfer", **{**values, "months": away})))
+    return items

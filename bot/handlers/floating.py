@@ -1,0 +1,112 @@
+"""Floating members in chat: 外出报告 (a short dialogue), 月度汇报 (text or location), 返回报告,
+a leader's 联系了张三… and 流动党员情况."""
+from __future__ import annotations
+
+import re
+
+from bot import floating
+from bot.clock import to_beijing
+from bot.handlers import Handler
+from bot.replies import render
+from bot.rules import floating as rules
+from bot.rules.organisation import is_leader
+from bot.storage import members as member_store
+
+CONTACT = re.compile(r"^\s*(?:联系了|联系过|已联系|电话联系了|走访了)\s*([\u4e00-\u9fa5]{2,4}?)"
+                     r"(?:[，,。：:\s]+(.*))?$", re.S)
+
+
+class OutgoingDialogueHandler(Handler):
+    """The answer to the 外出报告's last question (or 取消)."""
+
+    def check(self, msg) -> bool:
+        return bool(msg.member is not None and msg.text is not None
+                    and floating.dialogue(msg.member, msg.now))
+
+    def handle(self, msg) -> str:
+        state = floating.dialogue(msg.member, msg.now)
+        return floating.continue_outgoing(msg.member, state, msg.text, msg.now).render()
+
+
+class OutgoingHandler(Handler):
+    """外出报告：去苏州打工三个月."""
+
+    intents = ("outgoing_report",)
+
+    def handle(self, msg) -> str:
+        return floating.start_outgoing(msg.member, msg.intent.slots, msg.text, msg.now).render()
+
+
+class ReportHandler(Handler):
+    """本月汇报：在苏州，工作正常… (one message or several)."""
+
+    intents = ("floating_report",)
+
+    def handle(self, msg) -> str:
+        return floating.report(msg.member, msg.text, None, msg.now).render()
+
+
+class ReportLocationHandler(Handler):
+    """A location message from a floating member is part of their monthly report."""
+
+    def check(self, msg) -> bool:
+        return msg.msg_type == "location" and msg.member is not None and \
+            msg.location is not None and floating.open_period(msg.member) is not None
+
+    def handle(self, msg) -> str:
+        return floating.report(msg.member, None, msg.location, msg.now).render()
+
+
+class ReturnHandler(Handler):
+    """我回来了 / 返回报告."""
+
+    intents = ("return_report",)
+
+    def handle(self, msg) -> str:
+        return floating.report_return(msg.member, msg.intent.slots, msg.now).render()
+
+
+class ContactHandler(Handler):
+    """联系了张三，在苏州一切正常 (a leader, or the member's contact person)."""
+
+    def check(self, msg) -> bool:
+        return bool(msg.member is not None and msg.text and CONTACT.match(msg.text))
+
+    def handle(self, msg) -> str:
+        name, note = CONTACT.match(msg.text).groups()
+        found = [m for m in member_store.members_by_name(name)
+                 if m.branch_id == msg.member.branch_id]
+        if not found:
+            return render("dues.unknown_member", name=name)
+        member = found[0]
+        period = floating.open_period(member)
+        allowed = is_leader(msg.member.roles) or (
+            period is not None and period.contact_person_id == msg.member.id)
+        if not allowed:
+            return render("leader_only")
+        return floating.log_contact(member, (note or "").strip() or None,
+                                    to_beijing(msg.now).date(), f"member:{msg.member.id}",
+                                    msg.now).render()
+
+
+class FloatingStatsHandler(Handler):
+    """流动党员情况 (leaders): each floating member, where, last report and contact."""
+
+    def check(self, msg) -> bool:
+        return msg.intent is not None and msg.intent.name == "stats" and \
+            msg.intent.slots.get("topic") == "floating"
+
+    def handle(self, msg) -> str:
+        if not is_leader(msg.member.roles):
+            return render("leader_only")
+        rows = floating.overview(msg.member.branch_id, msg.now)
+        if not rows:
+            return render("floating.list_none")
+        never = render("floating.never")
+        lines = [render("floating.list_line", name=r["name"], since=r["since"], where=r["where"],
+                        reason=r["reason"], report=r["last_report"] or never,
+                        contact=r["last_contact"] or never,
+                        overdue=render("floating.overdue", months=rules.setting(
+                            msg.member.branch, "overdue_months")) if r["overdue"] else "")
+                 for r in rows]
+        return "\n".join([render("floating.list_intro", count=len(rows)), *lines])
