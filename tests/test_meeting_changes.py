@@ -141,6 +141,9 @@ def test_a_leader_moves_and_cancels_in_chat(app, platform, fake, theme_day, cloc
     # members cannot; an unknown number is not found
     assert "已调整" not in platform.text("o_wang", f"改期 {number} 11月29日 9:00")
     assert platform.text("o_zhang", "改期 99999 11月29日 9:00") == "没有编号为 99999 的会议。"
+    # a date is never taken for a meeting's number
+    assert "已取消" not in platform.text("o_zhang", f"取消{number}月28日的主题党日")
+    assert db.session.get(Meeting, number).status == "scheduled"
     assert platform.text("o_zhang", f"取消 {number} 上级临时安排集中学习") == \
         f"已取消：主题党日（11月28日（周六）09:30）（编号 {number}），已通知 4 人。"
     assert "不开了（上级临时安排集中学习）" in deliver(app, fake)["o_liu"][-1]

@@ -163,17 +163,21 @@ def run(now: datetime, dry_run: bool = False, branch_name: str | None = None
         query = query.where(Branch.name == branch_name)
     done = []
     for branch in db.session.execute(query).scalars().all():
-        if not is_due(branch, now):
-            continue
+        branch_key = f"{DONE}branch:{to_beijing(now).date().isoformat()}:{branch.id}"
+        if not is_due(branch, now) or (not dry_run and redis.exists(branch_key)):
+            continue  # not yet time, or every digest of the branch is decided for today
         items = collect(branch, now)
+        settled = True
         secretaries = recipients(branch)
         ids = {m.id for m in secretaries}
         others = sorted({i for item in items for i in item.also_to} - ids)
         for recipient in [*secretaries, *(db.session.get(Member, i) for i in others)]:
             key = idempotency_key(recipient, now)
-            if not dry_run and (redis.exists(DONE + key)
-                                or not redis.set(LOCK + key, "1", nx=True, ex=300)):
-                continue  # decided already today, or being decided by another run
+            if not dry_run and redis.exists(DONE + key):
+                continue  # decided already today
+            if not dry_run and not redis.set(LOCK + key, "1", nx=True, ex=300):
+                settled = False
+                continue  # being decided by another run
             mine = items if recipient.id in ids else \
                 [i for i in items if recipient.id in i.also_to]
             digest = compose(branch, recipient, mine)
@@ -181,9 +185,13 @@ def run(now: datetime, dry_run: bool = False, branch_name: str | None = None
                 "would send" if dry_run else _send(digest, key, now)
             done.append((digest, result))
             if not dry_run:
-                if not result.startswith("retry"):  # else the next run tries again
+                if result.startswith("retry"):  # the next run tries again
+                    settled = False
+                else:
                     redis.set(DONE + key, "1", ex=3 * 86400)
                 redis.delete(LOCK + key)
+        if settled and not dry_run:  # later runs today need not even collect
+            redis.set(branch_key, "1", ex=3 * 86400)
     return done
 
 

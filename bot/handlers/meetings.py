@@ -109,7 +109,8 @@ class LeaveDecisionHandler(Handler):
         return "\n".join(o.render() for o in outcomes)
 
 
-CHANGE = re.compile(r"^(改期|调整|取消)(?:会议)?\s*(?:编号)?\s*(\d{1,9})\s*(?:号会议|号)?"
+# The meeting's number stands alone: 取消12月5日的党课 is a date, never meeting 12.
+CHANGE = re.compile(r"^(改期|调整|取消)(?:会议)?\s*(?:编号)?\s*(\d{1,9})(?![\d月日号点.:：])"
                     r"[，,。\s]*(.*)$", re.S)
 
 
