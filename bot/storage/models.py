@@ -366,3 +366,17 @@ class FloatingContact(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
     by: Mapped[str] = mapped_column(String(100))  # member:<id> or cli
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ExportLog(db.Model):
+    """Who exported what, and when (domain.md, Privacy: log who exported branch data)."""
+
+    __tablename__ = "export_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # attendance / …
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id"))
+    period: Mapped[str] = mapped_column(String(10))  # 2026-11
+    options: Mapped[dict] = mapped_column(JSON, default=dict)  # sheets, phones, locations, format
+    exported_by: Mapped[str] = mapped_column(String(100))
+    path: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

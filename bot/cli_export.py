@@ -1,0 +1,63 @@
+"""`flask --app wsgi export attendance`: the monthly attendance workbook (or CSV folder)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from bot import clock, meetings
+from bot.cli_meetings import branches_named
+from bot.exports import attendance as export
+from bot.replies import render
+from bot.rules.organisation import LEADER_ROLES
+from bot.storage import members as member_store
+from bot.storage.engine import db
+from bot.storage.models import ExportLog
+
+group = AppGroup("export", help="导出：月度考勤表。")
+
+
+@group.command("attendance")
+@click.option("--month", "month_text", required=True, help="YYYY-MM")
+@click.option("--branch", help="党支部（默认每个支部各一份）")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="XLSX 文件；--format csv 时为文件夹")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx",
+              show_default=True)
+@click.option("--phones", is_flag=True, help="手机号码不打码")
+@click.option("--locations", is_flag=True, help="流动党员表含汇报位置（坐标）")
+@click.option("--by", "by", default=None, help="导出人姓名（记入导出记录；决定能否导出党费）")
+def attendance(month_text, branch, out, fmt, phones, locations, by):
+    """The month's workbook: 考勤表, 请假明细, 学习打卡, 党费, 流动党员."""
+    try:
+        year, month = meetings.parse_month(month_text)
+    except ValueError:
+        click.echo(render("calendar.bad_month_arg", month=month_text), err=True)
+        sys.exit(2)
+    found = branches_named(branch)
+    with_dues = True  # an operator at the console
+    if by:
+        people = member_store.members_by_name(by, branch)
+        if len(people) != 1:
+            click.echo(render("dues.unknown_member", name=by), err=True)
+            sys.exit(2)
+        with_dues = bool(people[0].roles & LEADER_ROLES)
+    for item in found:
+        target = out if len(found) == 1 else out.with_name(f"{out.stem}-{item.name}{out.suffix}")
+        sheets = export.build(item, year, month, clock.now(), with_dues, phones, locations)
+        if fmt == "csv":
+            export.write_csv(sheets, target)
+        else:
+            export.write_xlsx(sheets, target)
+        db.session.add(ExportLog(kind="attendance", branch_id=item.id, period=month_text,
+                                 options={"format": fmt, "phones": phones,
+                                          "locations": locations,
+                                          "sheets": [s.name for s in sheets]},
+                                 exported_by=by or "cli", path=str(target),
+                                 created_at=clock.now()))
+        db.session.commit()
+        click.echo(render("export.written", branch=item.name, month=month_text, path=target,
+                          sheets="、".join(s.name for s in sheets))
+                   + ("" if with_dues else render("export.no_dues")))

@@ -1,0 +1,252 @@
+"""The monthly attendance export (月度考勤): one workbook a secretary hands to the Party
+committee without editing — 考勤表, 请假明细, 学习打卡, 党费 (only for those who may see dues),
+流动党员 — or one CSV per sheet (UTF-8 with BOM, so Excel reads the Chinese).
+
+Every sheet is built as rows from a handful of bulk queries, and written row by row (openpyxl's
+write-only mode), so a branch of 10,000 members never sits in memory as a workbook.
+"""
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from bot import dues
+from bot.clock import to_beijing
+from bot.intents.payments import METHOD_LABELS
+from bot.meetings import month_bounds
+from bot.replies import render
+from bot.rules.attendance import STATUS_LABELS
+from bot.rules.calendar import MEETING_KINDS
+from bot.rules.organisation import STATUS_LABELS as MEMBER_STATUS, mask_phone
+from bot.storage import meetings as meeting_store
+from bot.storage.engine import db
+from bot.storage.models import (Branch, FloatingContact, FloatingPeriod, FloatingReport,
+                                Meeting, MeetingAttendance, Member, StudyCheckin)
+
+NOT_DUE = "—"
+OPEN = "未结束"
+DECISIONS = {"approved": "已批准", "denied": "未批准", "pending": "待批"}
+
+
+@dataclass
+class Sheet:
+    name: str
+    rows: list[list] = field(default_factory=list)
+    widths: list[float] = field(default_factory=list)
+    freeze: str | None = None
+    header_rows: int = 1
+
+
+def _members(branch: Branch) -> list[Member]:
+    return list(db.session.execute(select(Member).where(Member.branch_id == branch.id)
+                                   .options(selectinload(Member.role_rows),
+                                            selectinload(Member.group))
+                                   .order_by(Member.group_id, Member.id)).scalars())
+
+
+def build(branch: Branch, year: int, month: int, now: datetime, with_dues: bool,
+          phones: bool = False, locations: bool = False) -> list[Sheet]:
+    """The export's sheets for one branch and month."""
+    start, end = month_bounds(year, month)
+    members = _members(branch)
+    found = meeting_store.in_range(start, end, branch.id)
+    rows = defaultdict(dict)
+    for row in db.session.execute(select(MeetingAttendance).where(
+            MeetingAttendance.meeting_id.in_([m.id for m in found]))).scalars():
+        rows[row.meeting_id][row.member_id] = row
+    sheets = [attendance_sheet(branch, year, month, members, found, rows),
+              leave_sheet(members, found, rows), study_sheet(members, start, end, found, rows)]
+    if with_dues:
+        sheets.append(dues_sheet(branch, f"{year:04d}-{month:02d}"))
+    sheets.append(floating_sheet(branch, members, start, end, f"{year:04d}-{month:02d}",
+                                 phones, locations))
+    return sheets
+
+
+def _status(meeting: Meeting, member: Member, rows) -> str:
+    if not meeting_store.is_due(meeting, member):
+        return NOT_DUE
+    row = rows[meeting.id].get(member.id)
+    if row is None or row.attendance is None:
+        return OPEN if meeting.status != "closed" else STATUS_LABELS["absent"]
+    return STATUS_LABELS[row.attendance]
+
+
+def attendance_sheet(branch, year, month, members, found, rows) -> Sheet:
+    """考勤表: a member per row, a meeting per column, totals both ways, a legend."""
+    heads = [f"{to_beijing(m.starts_at):%m-%d} {MEETING_KINDS[m.kind]}"
+             + (f"（{m.group.name}）" if m.group else "") for m in found]
+    sheet = Sheet("考勤表", header_rows=2, freeze="B3",
+                  widths=[10, 12, 10, 8, *[14] * len(found), 6, 6, 6, 6])
+    sheet.rows.append([render("export.title", branch=branch.name, year=year, month=month)])
+    sheet.rows.append(["姓名", "党小组", "人员类别", "流动党员", *heads, "应到", "实到", "请假", "缺席"])
+    per_meeting = [defaultdict(int) for _ in found]
+    for member in members:
+        statuses = [_status(m, member, rows) for m in found]
+        for counts, status in zip(per_meeting, statuses):
+            counts[status] += 1
+        due = sum(1 for s in statuses if s != NOT_DUE)
+        present = sum(1 for s in statuses if s in (STATUS_LABELS["present"],
+                                                   STATUS_LABELS["remote"]))
+        sheet.rows.append([member.name, member.group.name if member.group else "",
+                           MEMBER_STATUS.get(member.status, ""),
+                           "是" if member.is_floating else "", *statuses, due, present,
+                           statuses.count(STATUS_LABELS["excused"]),
+                           statuses.count(STATUS_LABELS["absent"])])
+    labels = ("应到", "实到", "请假", "缺席", "出席率")
+    for label in labels:
+        line = [label, "", "", ""]
+        for counts in per_meeting:
+            due = sum(v for k, v in counts.items() if k != NOT_DUE)
+            present = counts[STATUS_LABELS["present"]] + counts[STATUS_LABELS["remote"]]
+            line.append({"应到": due, "实到": present, "请假": counts[STATUS_LABELS["excused"]],
+                         "缺席": counts[STATUS_LABELS["absent"]],
+                         "出席率": f"{present / due:.0%}" if due else ""}[label])
+        sheet.rows.append(line)
+    sheet.rows.append([])
+    sheet.rows.append([render("export.legend")])
+    return sheet
+
+
+def leave_sheet(members, found, rows) -> Sheet:
+    """请假明细: every leave asked for the month's meetings, with reason, decision, approver."""
+    names = {m.id: m.name for m in members}
+    sheet = Sheet("请假明细", widths=[10, 22, 24, 8, 10, 18, 18], freeze="A2")
+    sheet.rows.append(["姓名", "会议", "原因", "审批", "审批人", "审批时间", "申请时间"])
+    for meeting in found:
+        for row in sorted(rows[meeting.id].values(), key=lambda r: r.id):
+            if row.rsvp != "leave" or row.leave_status is None:
+                continue
+            sheet.rows.append([
+                names.get(row.member_id, ""),
+                f"{to_beijing(meeting.starts_at):%Y-%m-%d %H:%M} {MEETING_KINDS[meeting.kind]}",
+                row.leave_reason or "", DECISIONS.get(row.leave_status, ""),
+                names.get(row.leave_decided_by, "") if row.leave_decided_by else "",
+                f"{to_beijing(row.leave_decided_at):%Y-%m-%d %H:%M}"
+                if row.leave_decided_at else "",
+                f"{to_beijing(row.leave_requested_at):%Y-%m-%d %H:%M}"
+                if row.leave_requested_at else ""])
+    return sheet
+
+
+def study_sheet(members, start, end, found, rows) -> Sheet:
+    """学习打卡: per member, check-ins, days and minutes this month, and collective study."""
+    first, last = start.date(), end.date()
+    totals = {member_id: (times, days, minutes) for member_id, times, days, minutes in
+              db.session.execute(select(
+                  StudyCheckin.member_id, func.count(StudyCheckin.id),
+                  func.count(func.distinct(StudyCheckin.day)),
+                  func.coalesce(func.sum(StudyCheckin.minutes), 0)).where(
+                  StudyCheckin.member_id.in_([m.id for m in members]),
+                  StudyCheckin.day >= first, StudyCheckin.day < last)
+                  .group_by(StudyCheckin.member_id))}
+    collective = defaultdict(int)
+    for meeting in found:
+        for member_id, row in rows[meeting.id].items():
+            if row.attendance in ("present", "remote"):
+                collective[member_id] += 1
+    sheet = Sheet("学习打卡", widths=[10, 12, 10, 10, 12, 14], freeze="A2")
+    sheet.rows.append(["姓名", "党小组", "打卡次数", "学习天数", "学习分钟", "参加会议次数"])
+    for member in members:
+        times, days, minutes = totals.get(member.id, (0, 0, 0))
+        sheet.rows.append([member.name, member.group.name if member.group else "", times, days,
+                           int(minutes), collective[member.id]])
+    return sheet
+
+
+def dues_sheet(branch, month: str) -> Sheet:
+    """党费: per member, due, paid, when and how, months in arrears."""
+    sheet = Sheet("党费", widths=[10, 10, 10, 10, 12, 8, 10], freeze="A2")
+    sheet.rows.append(["姓名", "应交", "实交", "欠交月数", "缴费日期", "方式", "自愿多交"])
+    for row in dues.ledger(branch.id, month):
+        sheet.rows.append([row["name"], row["due"] or "", row["paid"] or "",
+                           row["arrears_months"], row["paid_on"] or "",
+                           METHOD_LABELS.get(row["method"], "") if row["method"] else "",
+                           row["voluntary"] if row["voluntary"] != "0.00" else ""])
+    return sheet
+
+
+def floating_sheet(branch, members, start, end, month: str, phones: bool,
+                   locations: bool) -> Sheet:
+    """流动党员: where (city; coordinates only if asked), report received, last contact."""
+    names = {m.id: m for m in members}
+    periods = db.session.execute(select(FloatingPeriod).where(
+        FloatingPeriod.member_id.in_(list(names)), FloatingPeriod.left_on < end.date(),
+        (FloatingPeriod.returned_on.is_(None)) | (FloatingPeriod.returned_on >= start.date()))
+        .order_by(FloatingPeriod.left_on)).scalars().all()
+    reports = {r.member_id: r for r in db.session.execute(select(FloatingReport).where(
+        FloatingReport.month == month, FloatingReport.member_id.in_(list(names)))).scalars()}
+    contacts = dict(db.session.execute(select(
+        FloatingContact.period_id, func.max(FloatingContact.contacted_on)).where(
+        FloatingContact.period_id.in_([p.id for p in periods]))
+        .group_by(FloatingContact.period_id)).all())
+    head = ["姓名", "手机号码", "外出事由", "外出地点", "外出日期", "返回日期", "本月汇报", "最近联系"]
+    if locations:
+        head += ["汇报位置", "纬度", "经度"]
+    sheet = Sheet("流动党员", widths=[10, 14, 10, 14, 12, 12, 10, 12, 24, 12, 12], freeze="A2")
+    sheet.rows.append(head)
+    for period in periods:
+        member, report = names[period.member_id], reports.get(period.member_id)
+        phone = period.contact_phone or member.phone
+        line = [member.name, phone if phones else mask_phone(phone), period.reason,
+                period.destination, period.left_on.isoformat(),
+                period.returned_on.isoformat() if period.returned_on else "",
+                "已汇报" if report else "未汇报",
+                contacts[period.id].isoformat() if period.id in contacts else ""]
+        if locations:
+            line += [report.place if report else "",
+                     str(report.latitude) if report and report.latitude is not None else "",
+                     str(report.longitude) if report and report.longitude is not None else ""]
+        sheet.rows.append(line)
+    return sheet
+
+
+def write_xlsx(sheets: list[Sheet], path: Path) -> None:
+    """The workbook, streamed: frozen headers, widths, bold headers, A4 landscape."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook(write_only=True)
+    for sheet in sheets:
+        ws = book.create_sheet(sheet.name)
+        if sheet.freeze:
+            ws.freeze_panes = sheet.freeze
+        for index, width in enumerate(sheet.widths, start=1):
+            ws.column_dimensions[get_column_letter(index)].width = width
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = 9  # A4
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+        ws.print_title_rows = f"1:{sheet.header_rows}"
+        for number, row in enumerate(sheet.rows, start=1):
+            if number <= sheet.header_rows:
+                cells = []
+                for value in row:
+                    cell = WriteOnlyCell(ws, value=value)
+                    cell.font = Font(bold=True)
+                    cell.alignment = Alignment(horizontal="center", wrap_text=True)
+                    cells.append(cell)
+                ws.append(cells)
+            else:
+                ws.append(row)
+    book.save(path)
+
+
+def write_csv(sheets: list[Sheet], folder: Path) -> list[Path]:
+    """One CSV per sheet in folder, UTF-8 with BOM."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for sheet in sheets:
+        path = folder / f"{sheet.name}.csv"
+        with path.open("w", encoding="utf-8-sig", newline="") as fh:
+            csv.writer(fh).writerows(sheet.rows)
+        written.append(path)
+    return written

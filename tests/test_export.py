@@ -1,0 +1,144 @@
+"""The monthly attendance export, opened with openpyxl and checked cell by cell against the
+database; the CSV form; masking, locations, dues by role, and the export log."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+import requests
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from bot import attendance, meetings
+from bot.cli_export import group as export_cli
+from bot.clock import BEIJING
+from bot.rules.attendance import STATUS_LABELS
+from bot.storage import meetings as meeting_store
+from bot.storage import members as store
+from bot.storage.engine import db
+from bot.storage.models import Branch, ExportLog, Meeting, MeetingAttendance, Member
+from tests.helpers import bind
+
+OPENIDS = {"张建国": "o_zhang", "李红梅": "o_li", "王志强": "o_wang", "刘海波": "o_liu"}
+
+
+def beijing(month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=BEIJING).astimezone(timezone.utc)
+
+
+@pytest.fixture
+def month(app, platform, fake, tmp_path, clock):
+    """November 2026 of the test branch: a closed 支委会, a closed 主题党日 with every status,
+    a closed 第二党小组会, and a 党课 still to come; leave, study, dues and a floating member."""
+    bind(platform, tmp_path, *OPENIDS.items())
+    for openid in OPENIDS.values():
+        requests.post(f"{fake.url}/_fake/interact", json={"openid": openid})
+    branch = db.session.execute(select(Branch)).scalar_one()
+    clock.set(beijing(11, 1, 9))
+    theme = meetings.add(branch, "theme_day", beijing(11, 6, 14, 30), clock())
+    committee = meetings.add(branch, "committee", beijing(11, 2, 9), clock())
+    group = meetings.plan_month(branch, 2026, 11, clock())  # also the rules' meetings
+    platform.text("o_zhang", "外出报告：去苏州打工三个月，电话没变13800138001")
+    platform.text("o_wang", "主题党日请假，孩子生病")
+    number = db.session.execute(select(MeetingAttendance.id).where(
+        MeetingAttendance.meeting_id == theme.id)).scalar_one()
+    platform.text("o_li", f"批准 {number}")
+    clock.set(beijing(11, 6, 14, 25))
+    platform.text("o_li", f"签到 {theme.checkin_code}")
+    platform.text("o_zhang", f"签到 {theme.checkin_code}")  # floating: remote
+    clock.set(beijing(11, 21, 20))
+    platform.text("o_wang", "今天学习了党章第三章40分钟")
+    platform.text("o_li", "记党费 王志强 11月 48 转账")
+    platform.text("o_zhang", "汇报：在苏州，工作正常，参加了当地支部的主题党日")
+    platform.text("o_li", "联系了张建国，一切正常")
+    attendance.close_finished(clock())
+    return branch, theme, committee
+
+
+def export(app, *args):
+    result = app.test_cli_runner().invoke(export_cli, ["attendance", *map(str, args)])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_the_workbook_matches_the_database_cell_by_cell(app, month, tmp_path, clock):
+    branch = month[0]
+    out = tmp_path / "考勤.xlsx"
+    assert "已导出 第一党支部 2026-11" in export(app, "--month", "2026-11", "--out", out)
+    book = load_workbook(out)
+    assert book.sheetnames == ["考勤表", "请假明细", "学习打卡", "党费", "流动党员"]
+    sheet = book["考勤表"]
+    assert sheet["A1"].value == "第一党支部 2026年11月 考勤表"
+    assert sheet.freeze_panes == "B3"
+    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9
+    assert sheet.column_dimensions["A"].width == 10
+    header = [c.value for c in sheet[2]]
+    found = meeting_store.in_range(*meetings.month_bounds(2026, 11), branch.id)
+    assert header[:4] == ["姓名", "党小组", "人员类别", "流动党员"]
+    assert header[-4:] == ["应到", "实到", "请假", "缺席"]
+    assert len(header) == 8 + len(found)
+    members = {m.name: m for m in db.session.execute(select(Member)).scalars()}
+    table = {row[0].value: [c.value for c in row] for row in sheet.iter_rows(min_row=3)
+             if row[0].value in members}
+    assert len(table) == 4
+    for name, row in table.items():
+        member = members[name]
+        for column, meeting in enumerate(found, start=4):
+            record = db.session.execute(select(MeetingAttendance).where(
+                MeetingAttendance.meeting_id == meeting.id,
+                MeetingAttendance.member_id == member.id)).scalar_one_or_none()
+            if not meeting_store.is_due(meeting, member):
+                expected = "—"
+            elif meeting.status != "closed":
+                expected = "未结束"
+            else:
+                expected = STATUS_LABELS[record.attendance]
+            assert row[column] == expected, (name, meeting.kind, row[column])
+        statuses = row[4:4 + len(found)]
+        assert row[-4:] == [sum(1 for s in statuses if s != "—"),
+                            sum(1 for s in statuses if s in ("出席", "远程参加")),
+                            statuses.count("请假"), statuses.count("缺席")]
+    theme_column = 4 + [m.id for m in found].index(month[1].id)
+    assert [table[n][theme_column] for n in ("张建国", "李红梅", "王志强", "刘海波")] == \
+        ["远程参加", "出席", "请假", "缺席"]
+    totals = {row[0].value: [c.value for c in row] for row in sheet.iter_rows(min_row=3)
+              if row[0].value in ("应到", "实到", "请假", "缺席", "出席率")}
+    assert [totals[k][theme_column] for k in ("应到", "实到", "请假", "缺席", "出席率")] == \
+        [4, 2, 1, 1, "50%"]
+    assert any("说明：出席" in str(row[0].value) for row in sheet.iter_rows())
+
+    leave = [[c.value for c in row] for row in book["请假明细"].iter_rows()]
+    assert leave[1][0] == "王志强" and leave[1][2:5] == ["孩子生病", "已批准", "李红梅"]
+    study = {row[0].value: [c.value for c in row] for row in book["学习打卡"].iter_rows(min_row=2)}
+    assert study["王志强"][2:5] == [1, 1, 40]
+    assert study["李红梅"][5] == 1  # the 主题党日 attended
+    dues_rows = {row[0].value: [c.value for c in row] for row in book["党费"].iter_rows(min_row=2)}
+    assert dues_rows["王志强"][:3] == ["王志强", "48.00", "48.00"]
+    assert dues_rows["李红梅"][2] is None and dues_rows["李红梅"][1] == "93.00"
+    floating = [[c.value for c in row] for row in book["流动党员"].iter_rows()]
+    assert floating[1][:8] == ["张建国", "138****8001", "打工", "苏州", "2026-11-01", None,
+                               "已汇报", "2026-11-21"]
+    assert len(floating[0]) == 8  # no locations unless asked for
+    log = db.session.execute(select(ExportLog)).scalar_one()
+    assert (log.kind, log.period, log.exported_by) == ("attendance", "2026-11", "cli")
+
+
+def test_phones_locations_dues_by_role_and_csv(app, month, tmp_path):
+    out = tmp_path / "full.xlsx"
+    export(app, "--month", "2026-11", "--out", out, "--phones", "--locations", "--by", "李红梅")
+    floating = [[c.value for c in row] for row in load_workbook(out)["流动党员"].iter_rows()]
+    assert floating[1][1] == "13800138001" and floating[0][-3:] == ["汇报位置", "纬度", "经度"]
+    out = tmp_path / "member.xlsx"
+    assert "未含党费表" in export(app, "--month", "2026-11", "--out", out, "--by", "王志强")
+    assert "党费" not in load_workbook(out).sheetnames
+    folder = tmp_path / "csv"
+    export(app, "--month", "2026-11", "--out", folder, "--format", "csv")
+    raw = (folder / "考勤表.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and "第一党支部 2026年11月 考勤表" in raw.decode("utf-8-sig")
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["考勤表.csv", "请假明细.csv", "学习打卡.csv", "党费.csv", "流动党员.csv"])
+    assert [r.exported_by for r in db.session.execute(select(ExportLog)).scalars()] == \
+        ["李红梅", "王志强", "cli"]
+    bad = app.test_cli_runner().invoke(export_cli, ["attendance", "--month", "11/2026",
+                                                    "--out", tmp_path / "x.xlsx"])
+    assert bad.exit_code == 2 and "YYYY-MM" in bad.output
