@@ -35,9 +35,11 @@ def month(app, platform, fake, tmp_path, clock):
         requests.post(f"{fake.url}/_fake/interact", json={"openid": openid})
     branch = db.session.execute(select(Branch)).scalar_one()
     clock.set(beijing(11, 1, 9))
-    theme = meetings.add(branch, "theme_day", beijing(11, 6, 14, 30), clock())
-    committee = meetings.add(branch, "committee", beijing(11, 2, 9), clock())
-    group = meetings.plan_month(branch, 2026, 11, clock())  # also the rules' meetings
+    meetings.plan_month(branch, 2026, 11, clock())  # 主题党日 6 Nov, 支委会 2 Nov, 党小组会 …
+    meetings.add(branch, "party_lecture", beijing(11, 27, 14, 30), clock())  # still to come
+    found = meeting_store.in_range(*meetings.month_bounds(2026, 11), branch.id)
+    theme = next(m for m in found if m.kind == "theme_day")
+    committee = next(m for m in found if m.kind == "committee")
     platform.text("o_zhang", "外出报告：去苏州打工三个月，电话没变13800138001")
     platform.text("o_wang", "主题党日请假，孩子生病")
     number = db.session.execute(select(MeetingAttendance.id).where(
