@@ -148,8 +148,9 @@ def init_app(app) -> None:
     from bot.cli_dues import group as dues
     from bot.cli_export import group as export
     from bot.cli_floating import group as floating
+    from bot.cli_report import group as report
     from bot.cli_meetings import reminders_group
 
     for command in (roster, intent_command, fake_wechat_command, chat_command, demo, meetings,
-                    reminders_group, digest, dues, floating, export):
+                    reminders_group, digest, dues, floating, export, report):
         app.cli.add_command(command)
