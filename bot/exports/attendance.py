@@ -23,7 +23,8 @@ from bot.meetings import month_bounds
 from bot.replies import render
 from bot.rules.attendance import STATUS_LABELS
 from bot.rules.calendar import MEETING_KINDS
-from bot.rules.organisation import STATUS_LABELS as MEMBER_STATUS, mask_phone
+from bot.rules.organisation import COMMITTEE_ROLES, mask_phone
+from bot.rules.organisation import STATUS_LABELS as MEMBER_STATUS
 from bot.storage import meetings as meeting_store
 from bot.storage.engine import db
 from bot.storage.models import (Branch, FloatingContact, FloatingPeriod, FloatingReport,
@@ -56,9 +57,13 @@ def build(branch: Branch, year: int, month: int, now: datetime, with_dues: bool,
     start, end = month_bounds(year, month)
     members = _members(branch)
     found = meeting_store.in_range(start, end, branch.id)
-    rows = defaultdict(dict)
-    for row in db.session.execute(select(MeetingAttendance).where(
-            MeetingAttendance.meeting_id.in_([m.id for m in found]))).scalars():
+    rows = defaultdict(dict)  # plain rows, not ORM objects: a month can hold 100,000
+    for row in db.session.execute(select(
+            MeetingAttendance.id, MeetingAttendance.meeting_id, MeetingAttendance.member_id,
+            MeetingAttendance.attendance, MeetingAttendance.rsvp, MeetingAttendance.leave_status,
+            MeetingAttendance.leave_reason, MeetingAttendance.leave_decided_by,
+            MeetingAttendance.leave_decided_at, MeetingAttendance.leave_requested_at).where(
+            MeetingAttendance.meeting_id.in_([m.id for m in found]))):
         rows[row.meeting_id][row.member_id] = row
     sheets = [attendance_sheet(branch, year, month, members, found, rows),
               leave_sheet(members, found, rows), study_sheet(members, start, end, found, rows)]
@@ -69,13 +74,22 @@ def build(branch: Branch, year: int, month: int, now: datetime, with_dues: bool,
     return sheets
 
 
-def _status(meeting: Meeting, member: Member, rows) -> str:
-    if not meeting_store.is_due(meeting, member):
+def _status(meeting: Meeting, member: Member, rows, roles: set[str]) -> str:
+    if not _due(meeting, member, roles):
         return NOT_DUE
     row = rows[meeting.id].get(member.id)
     if row is None or row.attendance is None:
         return OPEN if meeting.status != "closed" else STATUS_LABELS["absent"]
     return STATUS_LABELS[row.attendance]
+
+
+def _due(meeting: Meeting, member: Member, roles: set[str]) -> bool:
+    """meeting_store.is_due, with the member's roles worked out once per member."""
+    if meeting.audience == "group":
+        return member.group_id == meeting.group_id
+    if meeting.audience == "committee":
+        return bool(roles & COMMITTEE_ROLES)
+    return True
 
 
 def attendance_sheet(branch, year, month, members, found, rows) -> Sheet:
@@ -88,7 +102,8 @@ def attendance_sheet(branch, year, month, members, found, rows) -> Sheet:
     sheet.rows.append(["姓名", "党小组", "人员类别", "流动党员", *heads, "应到", "实到", "请假", "缺席"])
     per_meeting = [defaultdict(int) for _ in found]
     for member in members:
-        statuses = [_status(m, member, rows) for m in found]
+        roles = member.roles
+        statuses = [_status(m, member, rows, roles) for m in found]
         for counts, status in zip(per_meeting, statuses):
             counts[status] += 1
         due = sum(1 for s in statuses if s != NOT_DUE)
