@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean system
+# Programs the export tests open workbooks with: LibreOffice (to PDF), poppler (to PNG), and a
+# font with Chinese glyphs. Debian packages, installed once (as root, or with sudo).
+SYSTEM_PACKAGES := libreoffice-calc poppler-utils fonts-noto-cjk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +22,15 @@ demo: $(VENV)/.installed
 	$(BIN)/flask --app wsgi demo seed
 	$(BIN)/flask --app wsgi demo run
 
+system:
+	@command -v soffice >/dev/null && command -v pdftoppm >/dev/null && \
+	  fc-list :lang=zh 2>/dev/null | grep -q . || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    --no-install-recommends $(SYSTEM_PACKAGES); }
+
 ## Set up and run the whole test-suite, on SQLite + embedded Redis and on PostgreSQL + Redis.
-test: $(VENV)/.installed
+test: $(VENV)/.installed system
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 ## The benchmarks of bench/ (they print figures; they are not tests).

@@ -16,7 +16,7 @@ from bot.storage import members as member_store
 from bot.storage.engine import db
 from bot.storage.models import ExportLog
 
-group = AppGroup("export", help="导出：月度考勤表。")
+group = AppGroup("export", help="导出：月度考勤表、会议记实表。")
 
 
 @group.command("attendance")
@@ -61,3 +61,28 @@ def attendance(month_text, branch, out, fmt, phones, locations, by):
         click.echo(render("export.written", branch=item.name, month=month_text, path=target,
                           sheets="、".join(s.name for s in sheets))
                    + ("" if with_dues else render("export.no_dues")))
+
+
+@group.command("record")
+@click.argument("meeting_id", type=int)
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="FILE.docx 或 FILE.xlsx")
+@click.option("--by", "by", default="cli", help="导出人（记入导出记录）")
+def record(meeting_id, out, by):
+    """The meeting record (记实表) filled from the attendance log and the secretary's words."""
+    from bot.exports import record as meeting_record
+    from bot.storage.models import Meeting
+
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        click.echo(render("calendar.no_meeting", id=meeting_id), err=True)
+        sys.exit(2)
+    if out.suffix.lower() not in (".docx", ".xlsx"):
+        click.echo(render("export.bad_suffix", path=out), err=True)
+        sys.exit(2)
+    meeting_record.write(meeting, out)
+    db.session.add(ExportLog(kind="record", branch_id=meeting.branch_id, period=str(meeting.id),
+                             options={"format": out.suffix.lower()[1:]}, exported_by=by,
+                             path=str(out), created_at=clock.now()))
+    db.session.commit()
+    click.echo(render("export.record_written", title=meeting_record.title(meeting), path=out))

@@ -188,6 +188,30 @@ def mark(meeting_id, name, status, reason, by):
                       old=labels.get(old, "—"), new=labels[status], reason=reason.strip()))
 
 
+@group.command("record")
+@click.argument("meeting_id", type=int)
+@click.option("--host", help="主持人")
+@click.option("--recorder", help="记录人")
+@click.option("--content", help="会议内容")
+@click.option("--decisions", help="会议决定")
+@click.option("--content-file", type=click.Path(exists=True, dir_okay=False),
+              help="从文本文件读会议内容（UTF-8）")
+def record(meeting_id, host, recorder, content, decisions, content_file):
+    """The meeting record's words: host, recorder, content and decisions (记实表)."""
+    from pathlib import Path
+
+    meeting = _meeting(meeting_id)
+    if content_file:
+        content = Path(content_file).read_text(encoding="utf-8").strip()
+    for name, value in (("host", host), ("recorder", recorder), ("content", content),
+                        ("decisions", decisions)):
+        if value is not None:
+            setattr(meeting, name, value.strip())
+    meeting.updated_at = clock.now()
+    db.session.commit()
+    click.echo(render("calendar.recorded", meeting=meetings.label(meeting), id=meeting.id))
+
+
 @group.command("close")
 @click.argument("meeting_id", type=int)
 def close(meeting_id):

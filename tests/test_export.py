@@ -144,3 +144,61 @@ def test_phones_locations_dues_by_role_and_csv(app, month, tmp_path):
     bad = app.test_cli_runner().invoke(export_cli, ["attendance", "--month", "11/2026",
                                                     "--out", tmp_path / "x.xlsx"])
     assert bad.exit_code == 2 and "YYYY-MM" in bad.output
+
+
+def test_the_meeting_record_from_the_attendance_log(app, month, tmp_path):
+    from docx import Document
+
+    from bot.cli_meetings import group as meetings_cli
+
+    theme = month[1]
+    runner = app.test_cli_runner()
+    result = runner.invoke(meetings_cli, ["record", str(theme.id), "--host", "张建国",
+                                          "--recorder", "李红梅", "--content", "学习党章第三章",
+                                          "--decisions", "12月开展志愿服务"])
+    assert result.exit_code == 0 and "已保存记实内容" in result.output
+    expected = {
+        "党支部": "第一党支部", "会议类型": "主题党日", "时间": "2026年11月06日 14:30",
+        "主持人": "张建国", "记录人": "李红梅", "应到": "4 人",
+        "实到": "2 人：李红梅、张建国（远程）", "请假": "1 人：王志强（孩子生病）",
+        "缺席": "1 人：刘海波", "会议内容": "学习党章第三章", "会议决定": "12月开展志愿服务"}
+    docx_path, xlsx_path = tmp_path / "记实表.docx", tmp_path / "记实表.xlsx"
+    for path in (docx_path, xlsx_path):
+        out = runner.invoke(export_cli, ["record", str(theme.id), "--out", str(path)])
+        assert out.exit_code == 0 and "已生成第一党支部主题党日记实表" in out.output
+    table = Document(docx_path).tables[0]
+    cells = {row.cells[0].text: row.cells[1].text for row in table.rows}
+    assert {k: cells[k] for k in expected} == expected
+    sheet = load_workbook(xlsx_path)["记实表"]
+    values = {row[0].value: row[1].value for row in sheet.iter_rows(min_row=2)}
+    assert {k: values[k] for k in expected} == expected
+    assert sheet["A1"].value == "第一党支部主题党日记实表"
+    bad = runner.invoke(export_cli, ["record", str(theme.id), "--out", str(tmp_path / "x.pdf")])
+    assert bad.exit_code == 2
+    assert runner.invoke(export_cli, ["record", "999", "--out", str(docx_path)]).exit_code == 2
+
+
+def test_the_workbook_opens_in_libreoffice_and_renders(app, month, tmp_path):
+    """LibreOffice converts it to PDF; its first page is rendered to PNG as a test artifact
+    (tests/artifacts/, kept for a person to look at). `make test` installs both programs."""
+    import shutil
+    import subprocess
+
+    from bot.config import ROOT
+
+    assert shutil.which("soffice") and shutil.which("pdftoppm"), \
+        "libreoffice-calc and poppler-utils are installed by `make test`"
+    out = tmp_path / "attendance.xlsx"
+    export(app, "--month", "2026-11", "--out", out)
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/lo", "--headless",
+                    "--convert-to", "pdf", "--outdir", str(tmp_path), str(out)],
+                   check=True, capture_output=True, timeout=180)
+    pdf = tmp_path / "attendance.pdf"
+    assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF")
+    artifacts = ROOT / "tests" / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    prefix = artifacts / f"attendance-{app.config['BACKEND']}"
+    subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile",
+                    str(pdf), str(prefix)], check=True, timeout=60)
+    png = prefix.with_suffix(".png")
+    assert png.exists() and png.stat().st_size > 10_000

@@ -41,7 +41,9 @@ class Sheet:
     rows: list[list] = field(default_factory=list)
     widths: list[float] = field(default_factory=list)
     freeze: str | None = None
-    header_rows: int = 1
+    header_rows: int = 1  # rows printed on every page (the title, if any, and the header)
+    titled: bool = False  # the first row is a title, not a header
+    centred_from: int | None = None  # rows from this number on are totals: centred
 
 
 def _members(branch: Branch) -> list[Member]:
@@ -96,7 +98,7 @@ def attendance_sheet(branch, year, month, members, found, rows) -> Sheet:
     """考勤表: a member per row, a meeting per column, totals both ways, a legend."""
     heads = [f"{to_beijing(m.starts_at):%m-%d} {MEETING_KINDS[m.kind]}"
              + (f"（{m.group.name}）" if m.group else "") for m in found]
-    sheet = Sheet("考勤表", header_rows=2, freeze="B3",
+    sheet = Sheet("考勤表", header_rows=2, freeze="B3", titled=True,
                   widths=[10, 12, 10, 8, *[14] * len(found), 6, 6, 6, 6])
     sheet.rows.append([render("export.title", branch=branch.name, year=year, month=month)])
     sheet.rows.append(["姓名", "党小组", "人员类别", "流动党员", *heads, "应到", "实到", "请假", "缺席"])
@@ -115,14 +117,17 @@ def attendance_sheet(branch, year, month, members, found, rows) -> Sheet:
                            statuses.count(STATUS_LABELS["excused"]),
                            statuses.count(STATUS_LABELS["absent"])])
     labels = ("应到", "实到", "请假", "缺席", "出席率")
+    sheet.centred_from = len(sheet.rows) + 1
     for label in labels:
         line = [label, "", "", ""]
-        for counts in per_meeting:
+        for meeting, counts in zip(found, per_meeting):
             due = sum(v for k, v in counts.items() if k != NOT_DUE)
             present = counts[STATUS_LABELS["present"]] + counts[STATUS_LABELS["remote"]]
-            line.append({"应到": due, "实到": present, "请假": counts[STATUS_LABELS["excused"]],
-                         "缺席": counts[STATUS_LABELS["absent"]],
-                         "出席率": f"{present / due:.0%}" if due else ""}[label])
+            held = meeting.status == "closed"  # a meeting still to come has only 应到
+            line.append({"应到": due, "实到": present if held else "",
+                         "请假": counts[STATUS_LABELS["excused"]] if held else "",
+                         "缺席": counts[STATUS_LABELS["absent"]] if held else "",
+                         "出席率": f"{present / due:.0%}" if due and held else ""}[label])
         sheet.rows.append(line)
     sheet.rows.append([])
     sheet.rows.append([render("export.legend")])
@@ -241,18 +246,34 @@ def write_xlsx(sheets: list[Sheet], path: Path) -> None:
         ws.sheet_properties.pageSetUpPr.fitToPage = True
         ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
         ws.print_title_rows = f"1:{sheet.header_rows}"
+        title_font, bold = Font(bold=True, size=14), Font(bold=True)
+        centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
         for number, row in enumerate(sheet.rows, start=1):
-            if number <= sheet.header_rows:
-                cells = []
-                for value in row:
-                    cell = WriteOnlyCell(ws, value=value)
-                    cell.font = Font(bold=True)
-                    cell.alignment = Alignment(horizontal="center", wrap_text=True)
-                    cells.append(cell)
-                ws.append(cells)
+            if number == 1 and sheet.titled:
+                cell = WriteOnlyCell(ws, value=row[0] if row else None)
+                cell.font = title_font
+                ws.row_dimensions[number].height = 24
+                ws.append([cell])
+            elif number <= sheet.header_rows:
+                ws.row_dimensions[number].height = 36
+                ws.append([_styled(ws, value, bold, centre) for value in row])
+            elif sheet.centred_from and number >= sheet.centred_from and row and \
+                    row[0] != "" and len(row) > 1:
+                ws.append([_styled(ws, value, bold if i == 0 else None, centre)
+                           for i, value in enumerate(row)])
             else:
                 ws.append(row)
     book.save(path)
+
+
+def _styled(ws, value, font, alignment):
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, value=value)
+    if font is not None:
+        cell.font = font
+    cell.alignment = alignment
+    return cell
 
 
 def write_csv(sheets: list[Sheet], folder: Path) -> list[Path]:

@@ -194,6 +194,11 @@ class Meeting(db.Model):
     period: Mapped[str | None] = mapped_column(String(10))  # 2026-12 / 2026-Q4 / 2026; None if added
     moved_from: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the rule's date, if moved
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The meeting record (记实表): who chaired and kept it, what was discussed and decided.
+    host: Mapped[str | None] = mapped_column(String(50))
+    recorder: Mapped[str | None] = mapped_column(String(50))
+    content: Mapped[str | None] = mapped_column(Text)
+    decisions: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     branch: Mapped[Branch] = relationship()

@@ -1,0 +1,85 @@
+"""The meeting record (会议记实表): time, place, kind, topic, host, recorder, 应到/实到/请假/缺席
+with names and reasons — taken from the attendance log, so nobody types attendance twice —
+and the content and decisions the secretary wrote (`meetings record ID --content …`)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.clock import to_beijing
+from bot.rules.calendar import MEETING_KINDS
+from bot.storage import meetings as store
+from bot.storage.models import Meeting
+
+
+def fields(meeting: Meeting) -> list[tuple[str, str]]:
+    """(label, value) rows of the record, in the order local departments print them."""
+    rows = store.attendance_rows(meeting)
+    due = store.due_members(meeting)
+    by_status: dict[str, list[str]] = {"present": [], "remote": [], "excused": [], "absent": []}
+    reasons = []
+    for member in due:
+        row = rows.get(member.id)
+        status = row.attendance if row is not None and row.attendance else "absent"
+        by_status[status].append(member.name)
+        if status == "excused":
+            reasons.append(f"{member.name}（{row.leave_reason or '—'}）")
+    present = by_status["present"] + [f"{n}（远程）" for n in by_status["remote"]]
+    kind = MEETING_KINDS[meeting.kind] + (f"（{meeting.group.name}）" if meeting.group else "")
+    return [
+        ("党支部", meeting.branch.name), ("会议类型", kind),
+        ("时间", f"{to_beijing(meeting.starts_at):%Y年%m月%d日 %H:%M}"),
+        ("地点", meeting.place or ""), ("主题", meeting.topic or ""),
+        ("主持人", meeting.host or ""), ("记录人", meeting.recorder or ""),
+        ("应到", f"{len(due)} 人"),
+        ("实到", f"{len(present)} 人：{'、'.join(present)}" if present else "0 人"),
+        ("请假", f"{len(reasons)} 人：{'、'.join(reasons)}" if reasons else "0 人"),
+        ("缺席", f"{len(by_status['absent'])} 人：{'、'.join(by_status['absent'])}"
+         if by_status["absent"] else "0 人"),
+        ("会议内容", meeting.content or ""), ("会议决定", meeting.decisions or ""),
+    ]
+
+
+def title(meeting: Meeting) -> str:
+    return f"{meeting.branch.name}{MEETING_KINDS[meeting.kind]}记实表"
+
+
+def write(meeting: Meeting, path: Path) -> None:
+    """The record as .docx or .xlsx, by the file's suffix."""
+    if path.suffix.lower() == ".docx":
+        _docx(meeting, path)
+    else:
+        _xlsx(meeting, path)
+
+
+def _xlsx(meeting: Meeting, path: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "记实表"
+    sheet.append([title(meeting)])
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.merge_cells("A1:B1")
+    for label, value in fields(meeting):
+        sheet.append([label, value])
+    sheet.column_dimensions["A"].width = 12
+    sheet.column_dimensions["B"].width = 80
+    for row in sheet.iter_rows(min_row=2):
+        row[0].font = Font(bold=True)
+        row[1].alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.page_setup.paperSize = 9  # A4
+    book.save(path)
+
+
+def _docx(meeting: Meeting, path: Path) -> None:
+    from docx import Document
+
+    document = Document()
+    document.add_heading(title(meeting), level=1)
+    rows = fields(meeting)
+    table = document.add_table(rows=len(rows), cols=2)
+    table.style = "Table Grid"
+    for (label, value), row in zip(rows, table.rows):
+        row.cells[0].text, row.cells[1].text = label, value
+    document.save(path)
