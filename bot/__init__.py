@@ -28,5 +28,8 @@ def create_app(config: type | dict | None = None) -> Flask:
     intents.init_app(app)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(health.bp)
+    from bot.exports import links
+
+    app.register_blueprint(links.bp)
     cli.init_app(app)
     return app

@@ -56,6 +56,9 @@ class Config:
     # Reminder sends in flight at once per batch job (see bot/reminders.py).
     REMINDER_CONCURRENCY = _int("REMINDER_CONCURRENCY", 16)
     PROMPTS_DIR = os.environ.get("PROMPTS_DIR", str(ROOT / "prompts"))
+    # Where members' phones reach this server (download links of exports asked for in chat).
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+    EXPORT_LINK_HOURS = _int("EXPORT_LINK_HOURS", 24)
     TIMEZONE = "Asia/Shanghai"
     # A clock returning an aware UTC datetime; tests replace it to travel in time.
     CLOCK = None

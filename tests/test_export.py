@@ -202,3 +202,30 @@ def test_the_workbook_opens_in_libreoffice_and_renders(app, month, tmp_path):
                     str(pdf), str(prefix)], check=True, timeout=60)
     png = prefix.with_suffix(".png")
     assert png.exists() and png.stat().st_size > 10_000
+
+
+def test_a_secretary_asks_in_chat_and_gets_a_link_that_expires(app, month, platform, fake,
+                                                               clock):
+    from rq import SimpleWorker
+
+    clock.set(beijing(11, 22, 9))
+    platform.text("o_zhang", "帮助")
+    assert platform.text("o_wang", "导出考勤") == "这项操作只有支部书记、副书记或组织委员可以使用。"
+    assert platform.text("o_li", "导出本月考勤表") == \
+        "正在生成11月考勤表，生成后把下载链接发给您（24 小时内有效）。"
+    queue = app.extensions["rq_queue"]
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    sent = [d["body"]["text"]["content"] for d in fake.state.delivered if d["openid"] == "o_li"]
+    assert sent[-1].startswith("11月考勤表已生成，下载：http://127.0.0.1:5000/exports/")
+    link = sent[-1].split("下载：", 1)[1].split(" ")[0]
+    path = link.split("127.0.0.1:5000", 1)[1]
+    response = app.test_client().get(path)
+    assert response.status_code == 200 and response.data[:2] == b"PK"  # an XLSX (a zip)
+    log = db.session.execute(select(ExportLog)).scalar_one()
+    assert log.exported_by == f"member:{store.members_by_name('李红梅')[0].id}"
+    assert app.test_client().get(path[:-3] + "xyz").status_code == 404  # forged
+    clock.advance(hours=23)
+    assert app.test_client().get(path).status_code == 200
+    clock.advance(hours=2)  # 25 hours after it was made
+    expired = app.test_client().get(path)
+    assert expired.status_code == 410 and "已过期" in expired.get_data(as_text=True)

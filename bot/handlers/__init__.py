@@ -21,7 +21,7 @@ class Handler:
 def default_handlers() -> list[Handler]:
     """The ordered handler list used by the webhook."""
     from bot.handlers import (account, clarify, dues, events, fallback, floating, help, media,
-                              meetings, study)
+                              meetings, records, study)
 
     return [
         *events.HANDLERS,      # subscribe, unsubscribe, scan, menu clicks, delivery reports
@@ -49,6 +49,7 @@ def default_handlers() -> list[Handler]:
         floating.ReportHandler(),
         floating.ReturnHandler(),
         floating.FloatingStatsHandler(),
+        records.AttendanceExportHandler(),
         fallback.PendingHandler(),  # intents whose topic arrives with a later issue
         fallback.UnknownHandler(),
     ]

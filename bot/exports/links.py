@@ -1,0 +1,55 @@
+"""Download links for exports asked for in chat: signed, and valid for EXPORT_LINK_HOURS."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, send_file
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+
+from bot import clock
+
+from bot.replies import render
+from bot.storage.engine import db
+from bot.storage.models import ExportLog
+
+bp = Blueprint("exports", __name__)
+SALT = "zhibu-export-link"
+
+
+class _ClockSigner(TimestampSigner):
+    """Signs and checks ages by the app's clock (tests travel past the expiry)."""
+
+    def get_timestamp(self) -> int:
+        return int(clock.now().timestamp())
+
+
+def _signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT,
+                                  signer=_ClockSigner)
+
+
+def link_for(log: ExportLog) -> str:
+    """The public address of an export, signed with its log id."""
+    base = current_app.config["PUBLIC_URL"].rstrip("/")
+    return f"{base}/exports/{_signer().dumps(log.id)}"
+
+
+def folder() -> Path:
+    path = Path(current_app.instance_path) / "exports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@bp.get("/exports/<token>")
+def download(token: str):
+    """The file, if the link is genuine and not expired (410 with a word in Chinese if it is)."""
+    try:
+        log_id = _signer().loads(token, max_age=current_app.config["EXPORT_LINK_HOURS"] * 3600)
+    except SignatureExpired:
+        return render("export.link_expired"), 410, {"Content-Type": "text/plain; charset=utf-8"}
+    except BadSignature:
+        abort(404)
+    log = db.session.get(ExportLog, log_id)
+    if log is None or not log.path or not Path(log.path).exists():
+        abort(404)
+    return send_file(log.path, as_attachment=True, download_name=Path(log.path).name)

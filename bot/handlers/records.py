@@ -1,0 +1,33 @@
+"""Records asked for in chat: a leader's 导出考勤 / 这个月出勤情况 → a download link, later."""
+from __future__ import annotations
+
+import re
+
+from flask import current_app
+
+from bot.clock import to_beijing
+from bot.handlers import Handler
+from bot.replies import render
+from bot.rules.organisation import is_leader
+
+
+class AttendanceExportHandler(Handler):
+    """导出考勤 (this month; 上个月 for the last): the workbook is built by a worker and the
+    link, valid for EXPORT_LINK_HOURS, is pushed to the leader who asked."""
+
+    def check(self, msg) -> bool:
+        return msg.intent is not None and msg.intent.name == "stats" and \
+            msg.intent.slots.get("topic") == "attendance"
+
+    def handle(self, msg) -> str:
+        if not is_leader(msg.member.roles):
+            return render("leader_only")
+        here = to_beijing(msg.now)
+        year, month = here.year, here.month
+        if re.search(r"上个?月", msg.text or ""):
+            year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+        from bot.jobs.exports import attendance_for
+
+        current_app.extensions["rq_queue"].enqueue(attendance_for, msg.member.id, year, month)
+        return render("export.asked", month=month,
+                      hours=current_app.config["EXPORT_LINK_HOURS"])
