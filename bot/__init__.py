@@ -31,5 +31,8 @@ def create_app(config: type | dict | None = None) -> Flask:
     from bot.exports import links
 
     app.register_blueprint(links.bp)
+    from bot import console
+
+    console.init_app(app)
     cli.init_app(app)
     return app

@@ -59,6 +59,7 @@ class Config:
     # Where members' phones reach this server (download links of exports asked for in chat).
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
     EXPORT_LINK_HOURS = _int("EXPORT_LINK_HOURS", 24)
+    CONSOLE_SESSION_HOURS = _int("CONSOLE_SESSION_HOURS", 8)
     TIMEZONE = "Asia/Shanghai"
     # A clock returning an aware UTC datetime; tests replace it to travel in time.
     CLOCK = None

@@ -32,6 +32,7 @@ def default_handlers() -> list[Handler]:
         meetings.LeaveDecisionHandler(),  # a leader's 批准 12 (before any intent)
         meetings.MeetingChangeHandler(),  # a leader's 改期 12 … / 取消 12 …
         dues.DuesRecordHandler(),         # a leader's 记党费 张三 12月 45.00 转账
+        records.ConsoleLinkHandler(),     # a leader's 控制台 → a sign-in link
         meetings.LeaveReasonHandler(),    # the answer to "why?" of a leave request
         floating.OutgoingDialogueHandler(),  # the answer to the 外出报告's last question
         floating.ContactHandler(),        # 联系了张三，在苏州一切正常

@@ -31,3 +31,21 @@ class AttendanceExportHandler(Handler):
         current_app.extensions["rq_queue"].enqueue(attendance_for, msg.member.id, year, month)
         return render("export.asked", month=month,
                       hours=current_app.config["EXPORT_LINK_HOURS"])
+
+
+CONSOLE = re.compile(r"^\s*(控制台|登录控制台|打开控制台|电脑版|网页版)\s*[。!！]*$")
+
+
+class ConsoleLinkHandler(Handler):
+    """控制台: a leader gets a one-time sign-in link to the console (10 minutes)."""
+
+    def check(self, msg) -> bool:
+        return bool(msg.member is not None and msg.text and CONSOLE.match(msg.text))
+
+    def handle(self, msg) -> str:
+        from bot import console
+
+        if not is_leader(msg.member.roles):
+            return render("leader_only")
+        return render("console.link", link=console.login_link(msg.member),
+                      minutes=console.LOGIN_MINUTES)
