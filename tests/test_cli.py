@@ -114,3 +114,20 @@ def test_chat_simulator_against_the_running_system(env, tmp_path):
         for proc in (web, fake):
             proc.terminate()
             proc.wait(20)
+
+
+def test_the_demo_branch_month_exports_and_opens_in_libreoffice(env, tmp_path):
+    """The README's promise: the demo branch's month, exported by the CLI, opens cleanly."""
+    import shutil
+    from datetime import datetime
+
+    flask(env, "demo", "seed")
+    month = datetime.now().strftime("%Y-%m")
+    out = tmp_path / "demo.xlsx"
+    assert "已导出 第一党支部" in flask(env, "export", "attendance", "--month", month,
+                                   "--out", str(out)).stdout
+    assert shutil.which("soffice"), "make test installs libreoffice-calc"
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/lo", "--headless",
+                    "--convert-to", "pdf", "--outdir", str(tmp_path), str(out)],
+                   check=True, capture_output=True, timeout=180)
+    assert (tmp_path / "demo.pdf").read_bytes().startswith(b"%PDF")
