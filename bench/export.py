@@ -23,8 +23,8 @@ SETUP = r'''
 import sys
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from flask_migrate import upgrade
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
+from bench.common import fresh_schema
 from bot import create_app
 from bot.clock import BEIJING
 from bot.storage.engine import db
@@ -34,11 +34,7 @@ from bot.storage.models import (DuesBase, DuesPayment, Meeting, MeetingAttendanc
 members, count = int(sys.argv[1]), int(sys.argv[2])
 app = create_app({"PRELOAD_INTENTS": False})
 with app.app_context():
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    upgrade()
+    fresh_schema()
     now = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
     branch = store.get_or_create_branch("压测支部", "机关党委")
     groups = [store.get_or_create_group(branch, f"第{i + 1}党小组") for i in range(20)]

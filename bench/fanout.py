@@ -41,15 +41,10 @@ from bot.clock import BEIJING
 from bot.storage.engine import db
 from bot.storage import members as store
 from bot.storage.models import Branch, Member, WechatUser
-from flask_migrate import upgrade
-from sqlalchemy import text
+from bench.common import fresh_schema
 app = create_app({{"PRELOAD_INTENTS": False}})
 with app.app_context():
-    if db.engine.dialect.name == "postgresql":  # a database given to the bench is wiped
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    upgrade()
+    fresh_schema()  # a PostgreSQL database given to the bench is wiped
     now = datetime(2026, 11, 24, 14, 0, tzinfo=BEIJING)
     branch = store.get_or_create_branch("压测支部", "机关党委")
     for i in range({members}):

@@ -39,8 +39,9 @@ def main() -> None:
     else:
         os.environ.pop("DATABASE_URL", None)
 
-    from flask_migrate import upgrade
-    from sqlalchemy import insert, select, text
+    from sqlalchemy import insert, select
+
+    from bench.common import fresh_schema
 
     from bot import create_app, dues
     from bot.dues_sheet import write_ledger
@@ -50,11 +51,7 @@ def main() -> None:
 
     app = create_app({"PRELOAD_INTENTS": False})
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        upgrade()
+        fresh_schema()
         now = datetime(2026, 12, 20, 2, tzinfo=timezone.utc)
         branch = store.get_or_create_branch("压测支部", "机关党委")
         db.session.commit()
