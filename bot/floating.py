@@ -8,15 +8,13 @@ member's Party status.
 """
 from __future__ import annotations
 
-import json
 import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from flask import current_app
 from sqlalchemy import func, select
 
-from bot import outbox
+from bot import conversation, outbox
 from bot.clock import to_beijing
 from bot.intents import slots as S
 from bot.replies import Outcome, render
@@ -42,27 +40,17 @@ def open_period(member: Member) -> FloatingPeriod | None:
 
 # --- 外出报告: the dialogue ------------------------------------------------------------------
 
-def _key(member: Member) -> str:
-    return f"zhibu:conversation:outgoing:{member.id}"
-
-
 def dialogue(member: Member, now: datetime) -> dict | None:
     """The 外出报告 waiting for an answer, if any and not expired."""
-    raw = current_app.extensions["redis"].get(_key(member))
-    if not raw:
-        return None
-    state = json.loads(raw)
-    return state if datetime.fromisoformat(state["expires"]) > now else None
+    return conversation.current(member, "outgoing", now)
 
 
 def _save(member: Member, state: dict, now: datetime) -> None:
-    state["expires"] = (now + timedelta(minutes=rules.DIALOGUE_MINUTES)).isoformat()
-    current_app.extensions["redis"].set(_key(member), json.dumps(state, ensure_ascii=False),
-                                        ex=rules.DIALOGUE_MINUTES * 60 + 60)
+    conversation.start(member, "outgoing", state, now, rules.DIALOGUE_MINUTES)
 
 
 def _forget(member: Member) -> None:
-    current_app.extensions["redis"].delete(_key(member))
+    conversation.end(member)
 
 
 def start_outgoing(member: Member, slots: dict, text: str, now: datetime) -> Outcome:

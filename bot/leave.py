@@ -6,12 +6,10 @@ A member away for half a month or more asks leave for every meeting in the perio
 """
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, timedelta
 
-from flask import current_app
 
-from bot import attendance, outbox
+from bot import attendance, conversation, outbox
 from bot.clock import BEIJING, to_beijing
 from bot.replies import Outcome, render
 from bot.rules import attendance as rules
@@ -52,21 +50,14 @@ def rsvp_yes(member: Member, slots: dict, now: datetime) -> Outcome:
                    {"meeting": attendance.label(meeting)})
 
 
-def _conversation_key(member: Member) -> str:
-    return f"zhibu:conversation:leave:{member.id}"
-
-
 def waiting_for_reason(member: Member, now: datetime) -> dict | None:
     """The leave request waiting for its reason, if any (and not expired)."""
-    raw = current_app.extensions["redis"].get(_conversation_key(member))
-    if not raw:
-        return None
-    state = json.loads(raw)
-    return state if datetime.fromisoformat(state["expires"]) > now else None
+    state = conversation.current(member, "leave", now)
+    return {"slots": state} if state is not None else None
 
 
 def forget_reason_wait(member: Member) -> None:
-    current_app.extensions["redis"].delete(_conversation_key(member))
+    conversation.end(member)
 
 
 def request(member: Member, slots: dict, now: datetime, reason: str | None = None) -> Outcome:
@@ -121,9 +112,7 @@ def _request_range(member, start: date, end: date, reason, slots, now) -> Outcom
 
 
 def _wait_for_reason(member: Member, slots: dict, now: datetime) -> None:
-    state = {"slots": slots, "expires": (now + REASON_WAIT).isoformat()}
-    current_app.extensions["redis"].set(_conversation_key(member), json.dumps(state),
-                                        ex=int(REASON_WAIT.total_seconds()) + 60)
+    conversation.start(member, "leave", slots, now, int(REASON_WAIT.total_seconds() // 60))
 
 
 def _ask(row: MeetingAttendance, meeting: Meeting, member: Member, reason: str, now) -> None:

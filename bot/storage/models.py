@@ -60,6 +60,8 @@ class Member(db.Model):
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     # The member asked not to be chased (optional reminders); invitations still come.
     reminders_muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # An unfinished dialogue (bot/conversation.py): {"topic", "state", "expires"}.
+    conversation: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
