@@ -8,7 +8,7 @@ from pathlib import Path
 from bot import dues
 from bot.clock import to_beijing
 from bot.intents.payments import parse_amount, parse_method, parse_months
-from bot.replies import render
+from bot.replies import load, render
 from bot.roster import NotARoster, read_rows
 from bot.rules.organisation import normalise_phone
 from bot.storage import members as member_store
@@ -19,8 +19,6 @@ ALIASES = {"手机号": "手机号码", "手机": "手机号码", "联系电话"
            "所属月份": "月份", "党费": "金额", "实交金额": "金额", "缴费金额": "金额",
            "缴费方式": "方式", "交费方式": "方式", "日期": "缴费日期", "交费日期": "缴费日期",
            "代缴人": "代交人", "党支部": "所在党支部", "所属党支部": "所在党支部"}
-LEDGER_HEADERS = ("党支部", "姓名", "党小组", "党费类别", "基数", "应交", "实交", "缴费日期", "方式",
-                  "代交人", "欠交月数", "自愿多交")
 
 
 @dataclass
@@ -95,9 +93,10 @@ def write_ledger(rows: list[dict], path: Path) -> None:
     """The ledger as an XLSX workbook (streamed, one row per member; no phone numbers)."""
     from openpyxl import Workbook
 
+    words = load("exports")["ledger"]
     book = Workbook(write_only=True)
-    sheet = book.create_sheet("党费")
-    sheet.append(list(LEDGER_HEADERS))
+    sheet = book.create_sheet(words["sheet"])
+    sheet.append(list(words["columns"]))
     for row in rows:
         sheet.append([row["branch"], row["name"], row["group"], row["category_label"],
                       _num(row["base"]), _num(row["due"]), _num(row["paid"]), row["paid_on"],

@@ -20,7 +20,7 @@ from bot import dues
 from bot.clock import to_beijing
 from bot.intents.payments import METHOD_LABELS
 from bot.meetings import month_bounds
-from bot.replies import render
+from bot.replies import load, render
 from bot.rules.attendance import STATUS_LABELS
 from bot.rules.calendar import MEETING_KINDS
 from bot.rules.organisation import COMMITTEE_ROLES, mask_phone
@@ -30,9 +30,11 @@ from bot.storage.engine import db
 from bot.storage.models import (Branch, FloatingContact, FloatingPeriod, FloatingReport,
                                 Meeting, MeetingAttendance, Member, StudyCheckin)
 
-NOT_DUE = "—"
-OPEN = "未结束"
-DECISIONS = {"approved": "已批准", "denied": "未批准", "pending": "待批"}
+
+
+def words(section: str) -> dict:
+    """The words of one sheet, from prompts/exports.toml."""
+    return load("exports")[section]
 
 
 @dataclass
@@ -76,12 +78,12 @@ def build(branch: Branch, year: int, month: int, now: datetime, with_dues: bool,
     return sheets
 
 
-def _status(meeting: Meeting, member: Member, rows, roles: set[str]) -> str:
+def _status(meeting: Meeting, member: Member, rows, roles: set[str], w: dict) -> str:
     if not _due(meeting, member, roles):
-        return NOT_DUE
+        return w["not_due"]
     row = rows[meeting.id].get(member.id)
     if row is None or row.attendance is None:
-        return OPEN if meeting.status != "closed" else STATUS_LABELS["absent"]
+        return w["open"] if meeting.status != "closed" else STATUS_LABELS["absent"]
     return STATUS_LABELS[row.attendance]
 
 
@@ -96,38 +98,39 @@ def _due(meeting: Meeting, member: Member, roles: set[str]) -> bool:
 
 def attendance_sheet(branch, year, month, members, found, rows) -> Sheet:
     """考勤表: a member per row, a meeting per column, totals both ways, a legend."""
+    w = words("attendance")
     heads = [f"{to_beijing(m.starts_at):%m-%d} {MEETING_KINDS[m.kind]}"
-             + (f"（{m.group.name}）" if m.group else "") for m in found]
-    sheet = Sheet("考勤表", header_rows=2, freeze="B3", titled=True,
+             + (w["group"].format(group=m.group.name) if m.group else "") for m in found]
+    sheet = Sheet(w["sheet"], header_rows=2, freeze="B3", titled=True,
                   widths=[10, 12, 10, 8, *[14] * len(found), 6, 6, 6, 6])
     sheet.rows.append([render("export.title", branch=branch.name, year=year, month=month)])
-    sheet.rows.append(["姓名", "党小组", "人员类别", "流动党员", *heads, "应到", "实到", "请假", "缺席"])
+    sheet.rows.append([*w["columns"], *heads, *w["totals"]])
+    not_due = w["not_due"]
     per_meeting = [defaultdict(int) for _ in found]
     for member in members:
         roles = member.roles
-        statuses = [_status(m, member, rows, roles) for m in found]
+        statuses = [_status(m, member, rows, roles, w) for m in found]
         for counts, status in zip(per_meeting, statuses):
             counts[status] += 1
-        due = sum(1 for s in statuses if s != NOT_DUE)
+        due = sum(1 for s in statuses if s != not_due)
         present = sum(1 for s in statuses if s in (STATUS_LABELS["present"],
                                                    STATUS_LABELS["remote"]))
         sheet.rows.append([member.name, member.group.name if member.group else "",
                            MEMBER_STATUS.get(member.status, ""),
-                           "是" if member.is_floating else "", *statuses, due, present,
+                           w["floating"] if member.is_floating else "", *statuses, due, present,
                            statuses.count(STATUS_LABELS["excused"]),
                            statuses.count(STATUS_LABELS["absent"])])
-    labels = ("应到", "实到", "请假", "缺席", "出席率")
     sheet.centred_from = len(sheet.rows) + 1
-    for label in labels:
+    for index, label in enumerate(w["total_rows"]):  # 应到, 实到, 请假, 缺席, 出席率
         line = [label, "", "", ""]
         for meeting, counts in zip(found, per_meeting):
-            due = sum(v for k, v in counts.items() if k != NOT_DUE)
+            due = sum(v for k, v in counts.items() if k != not_due)
             present = counts[STATUS_LABELS["present"]] + counts[STATUS_LABELS["remote"]]
             held = meeting.status == "closed"  # a meeting still to come has only 应到
-            line.append({"应到": due, "实到": present if held else "",
-                         "请假": counts[STATUS_LABELS["excused"]] if held else "",
-                         "缺席": counts[STATUS_LABELS["absent"]] if held else "",
-                         "出席率": f"{present / due:.0%}" if due and held else ""}[label])
+            line.append([due, present if held else "",
+                         counts[STATUS_LABELS["excused"]] if held else "",
+                         counts[STATUS_LABELS["absent"]] if held else "",
+                         f"{present / due:.0%}" if due and held else ""][index])
         sheet.rows.append(line)
     sheet.rows.append([])
     sheet.rows.append([render("export.legend")])
@@ -137,8 +140,9 @@ def attendance_sheet(branch, year, month, members, found, rows) -> Sheet:
 def leave_sheet(members, found, rows) -> Sheet:
     """请假明细: every leave asked for the month's meetings, with reason, decision, approver."""
     names = {m.id: m.name for m in members}
-    sheet = Sheet("请假明细", widths=[10, 22, 24, 8, 10, 18, 18], freeze="A2")
-    sheet.rows.append(["姓名", "会议", "原因", "审批", "审批人", "审批时间", "申请时间"])
+    w = words("leave")
+    sheet = Sheet(w["sheet"], widths=[10, 22, 24, 8, 10, 18, 18], freeze="A2")
+    sheet.rows.append(w["columns"])
     for meeting in found:
         for row in sorted(rows[meeting.id].values(), key=lambda r: r.id):
             if row.rsvp != "leave" or row.leave_status is None:
@@ -146,7 +150,7 @@ def leave_sheet(members, found, rows) -> Sheet:
             sheet.rows.append([
                 names.get(row.member_id, ""),
                 f"{to_beijing(meeting.starts_at):%Y-%m-%d %H:%M} {MEETING_KINDS[meeting.kind]}",
-                row.leave_reason or "", DECISIONS.get(row.leave_status, ""),
+                row.leave_reason or "", w["decisions"].get(row.leave_status, ""),
                 names.get(row.leave_decided_by, "") if row.leave_decided_by else "",
                 f"{to_beijing(row.leave_decided_at):%Y-%m-%d %H:%M}"
                 if row.leave_decided_at else "",
@@ -171,8 +175,9 @@ def study_sheet(members, start, end, found, rows) -> Sheet:
         for member_id, row in rows[meeting.id].items():
             if row.attendance in ("present", "remote"):
                 collective[member_id] += 1
-    sheet = Sheet("学习打卡", widths=[10, 12, 10, 10, 12, 14], freeze="A2")
-    sheet.rows.append(["姓名", "党小组", "打卡次数", "学习天数", "学习分钟", "参加会议次数"])
+    w = words("study")
+    sheet = Sheet(w["sheet"], widths=[10, 12, 10, 10, 12, 14], freeze="A2")
+    sheet.rows.append(w["columns"])
     for member in members:
         times, days, minutes = totals.get(member.id, (0, 0, 0))
         sheet.rows.append([member.name, member.group.name if member.group else "", times, days,
@@ -182,8 +187,9 @@ def study_sheet(members, start, end, found, rows) -> Sheet:
 
 def dues_sheet(branch, month: str) -> Sheet:
     """党费: per member, due, paid, when and how, months in arrears."""
-    sheet = Sheet("党费", widths=[10, 10, 10, 10, 12, 8, 10], freeze="A2")
-    sheet.rows.append(["姓名", "应交", "实交", "欠交月数", "缴费日期", "方式", "自愿多交"])
+    w = words("dues")
+    sheet = Sheet(w["sheet"], widths=[10, 10, 10, 10, 12, 8, 10], freeze="A2")
+    sheet.rows.append(w["columns"])
     for row in dues.ledger(branch.id, month):
         sheet.rows.append([row["name"], row["due"] or "", row["paid"] or "",
                            row["arrears_months"], row["paid_on"] or "",
@@ -206,10 +212,9 @@ def floating_sheet(branch, members, start, end, month: str, phones: bool,
         FloatingContact.period_id, func.max(FloatingContact.contacted_on)).where(
         FloatingContact.period_id.in_([p.id for p in periods]))
         .group_by(FloatingContact.period_id)).all())
-    head = ["姓名", "手机号码", "外出事由", "外出地点", "外出日期", "返回日期", "本月汇报", "最近联系"]
-    if locations:
-        head += ["汇报位置", "纬度", "经度"]
-    sheet = Sheet("流动党员", widths=[10, 14, 10, 14, 12, 12, 10, 12, 24, 12, 12], freeze="A2")
+    w = words("floating")
+    head = list(w["columns"]) + (list(w["location_columns"]) if locations else [])
+    sheet = Sheet(w["sheet"], widths=[10, 14, 10, 14, 12, 12, 10, 12, 24, 12, 12], freeze="A2")
     sheet.rows.append(head)
     for period in periods:
         member, report = names[period.member_id], reports.get(period.member_id)
@@ -217,7 +222,7 @@ def floating_sheet(branch, members, start, end, month: str, phones: bool,
         line = [member.name, phone if phones else mask_phone(phone), period.reason,
                 period.destination, period.left_on.isoformat(),
                 period.returned_on.isoformat() if period.returned_on else "",
-                "已汇报" if report else "未汇报",
+                w["reported"] if report else w["not_reported"],
                 contacts[period.id].isoformat() if period.id in contacts else ""]
         if locations:
             line += [report.place if report else "",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.clock import to_beijing
+from bot.replies import load
 from bot.rules.calendar import MEETING_KINDS
 from bot.storage import meetings as store
 from bot.storage.models import Meeting
@@ -13,6 +14,7 @@ from bot.storage.models import Meeting
 
 def fields(meeting: Meeting) -> list[tuple[str, str]]:
     """(label, value) rows of the record, in the order local departments print them."""
+    w = load("exports")["record"]
     rows = store.attendance_rows(meeting)
     due = store.due_members(meeting)
     by_status: dict[str, list[str]] = {"present": [], "remote": [], "excused": [], "absent": []}
@@ -22,25 +24,30 @@ def fields(meeting: Meeting) -> list[tuple[str, str]]:
         status = row.attendance if row is not None and row.attendance else "absent"
         by_status[status].append(member.name)
         if status == "excused":
-            reasons.append(f"{member.name}（{row.leave_reason or '—'}）")
-    present = by_status["present"] + [f"{n}（远程）" for n in by_status["remote"]]
+            reasons.append(w["reason"].format(name=member.name, reason=row.leave_reason or "—"))
+    present = by_status["present"] + [w["remote"].format(name=n) for n in by_status["remote"]]
+
+    def people(names: list[str]) -> str:
+        return w["people_named"].format(count=len(names), names="、".join(names)) if names \
+            else w["people"].format(count=0)
+
+    local = to_beijing(meeting.starts_at)
     kind = MEETING_KINDS[meeting.kind] + (f"（{meeting.group.name}）" if meeting.group else "")
-    return [
-        ("党支部", meeting.branch.name), ("会议类型", kind),
-        ("时间", f"{to_beijing(meeting.starts_at):%Y年%m月%d日 %H:%M}"),
-        ("地点", meeting.place or ""), ("主题", meeting.topic or ""),
-        ("主持人", meeting.host or ""), ("记录人", meeting.recorder or ""),
-        ("应到", f"{len(due)} 人"),
-        ("实到", f"{len(present)} 人：{'、'.join(present)}" if present else "0 人"),
-        ("请假", f"{len(reasons)} 人：{'、'.join(reasons)}" if reasons else "0 人"),
-        ("缺席", f"{len(by_status['absent'])} 人：{'、'.join(by_status['absent'])}"
-         if by_status["absent"] else "0 人"),
-        ("会议内容", meeting.content or ""), ("会议决定", meeting.decisions or ""),
-    ]
+    values = {
+        "branch": meeting.branch.name, "kind": kind,
+        "time": w["time"].format(year=local.year, month=local.month, day=local.day,
+                                 hour=local.hour, minute=local.minute),
+        "place": meeting.place or "", "topic": meeting.topic or "", "host": meeting.host or "",
+        "recorder": meeting.recorder or "", "due": w["people"].format(count=len(due)),
+        "present": people(present), "excused": people(reasons),
+        "absent": people(by_status["absent"]), "content": meeting.content or "",
+        "decisions": meeting.decisions or ""}
+    return [(w["labels"][key], value) for key, value in values.items()]
 
 
 def title(meeting: Meeting) -> str:
-    return f"{meeting.branch.name}{MEETING_KINDS[meeting.kind]}记实表"
+    return load("exports")["record"]["title"].format(branch=meeting.branch.name,
+                                                      kind=MEETING_KINDS[meeting.kind])
 
 
 def write(meeting: Meeting, path: Path) -> None:
@@ -57,7 +64,7 @@ def _xlsx(meeting: Meeting, path: Path) -> None:
 
     book = Workbook()
     sheet = book.active
-    sheet.title = "记实表"
+    sheet.title = load("exports")["record"]["sheet"]
     sheet.append([title(meeting)])
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.merge_cells("A1:B1")
