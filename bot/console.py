@@ -19,7 +19,7 @@ from jinja2 import FileSystemLoader
 from bot import clock, compliance, meetings
 from bot.exports import attendance as export
 from bot.exports import record as meeting_record
-from bot.exports.links import _ClockSigner, folder
+from bot.exports.links import _ClockSigner, file_name, folder
 from bot.rules.calendar import MEETING_KINDS
 from bot.rules.compliance import parse_quarter, quarter_of
 from bot.rules.organisation import is_leader
@@ -119,7 +119,7 @@ def attendance():
                     exported_by=f"member:{leader.id}", created_at=now)
     db.session.add(log)
     db.session.flush()
-    path = folder() / f"{log.id}-{leader.branch.name}-{month}-考勤.xlsx"
+    path = folder() / (file_name(log.id, leader.branch.name, month, "考勤") + ".xlsx")
     export.write_xlsx(export.build(leader.branch, year, number, now, with_dues=True), path)
     log.path = str(path)
     db.session.commit()

@@ -1,6 +1,7 @@
 """Download links for exports asked for in chat: signed, and valid for EXPORT_LINK_HOURS."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, send_file
@@ -32,6 +33,11 @@ def link_for(log: ExportLog) -> str:
     """The public address of an export, signed with its log id."""
     base = current_app.config["PUBLIC_URL"].rstrip("/")
     return f"{base}/exports/{_signer().dumps(log.id)}"
+
+
+def file_name(*parts: str) -> str:
+    """A safe file name from parts (a branch name may hold a slash or a colon)."""
+    return "-".join(re.sub(r'[\\/:*?"<>|\s]+', "_", str(p)) for p in parts)
 
 
 def folder() -> Path:

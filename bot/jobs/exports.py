@@ -12,7 +12,7 @@ def attendance_for(member_id: int, year: int, month: int) -> str:
     """Build the branch's attendance workbook for a leader and send them the download link."""
     from bot import wechat
     from bot.exports import attendance as export
-    from bot.exports.links import folder, link_for
+    from bot.exports.links import file_name, folder, link_for
     from bot.rules.organisation import LEADER_ROLES
     from bot.storage.engine import db
     from bot.storage.models import ExportLog, Member
@@ -28,7 +28,7 @@ def attendance_for(member_id: int, year: int, month: int) -> str:
                     created_at=now)
     db.session.add(log)
     db.session.flush()
-    path = folder() / f"{log.id}-{member.branch.name}-{period}-考勤.xlsx"
+    path = folder() / (file_name(log.id, member.branch.name, period, "考勤") + ".xlsx")
     sheets = export.build(member.branch, year, month, now, with_dues=True)
     export.write_xlsx(sheets, path)
     log.path = str(path)
