@@ -14,7 +14,6 @@ from bot.replies import render
 from bot.rules.organisation import LEADER_ROLES
 from bot.storage import members as member_store
 from bot.storage.engine import db
-from bot.storage.models import ExportLog
 
 group = AppGroup("export", help="导出：月度考勤表、会议记实表。")
 
@@ -46,20 +45,12 @@ def attendance(month_text, branch, out, fmt, phones, locations, by):
         with_dues = bool(people[0].roles & LEADER_ROLES)
     for item in found:
         target = out if len(found) == 1 else out.with_name(f"{out.stem}-{item.name}{out.suffix}")
-        sheets = export.build(item, year, month, clock.now(), with_dues, phones, locations)
-        if fmt == "csv":
-            export.write_csv(sheets, target)
-        else:
-            export.write_xlsx(sheets, target)
-        db.session.add(ExportLog(kind="attendance", branch_id=item.id, period=month_text,
-                                 options={"format": fmt, "phones": phones,
-                                          "locations": locations,
-                                          "sheets": [s.name for s in sheets]},
-                                 exported_by=by or "cli", path=str(target),
-                                 created_at=clock.now()))
+        log = export.save(item, year, month, clock.now(), by or "cli", "cli", path=target,
+                          fmt=fmt, with_dues=with_dues, phones=phones, locations=locations)
         db.session.commit()
+        sheets = log.options["sheets"]
         click.echo(render("export.written", branch=item.name, month=month_text, path=target,
-                          sheets="、".join(s.name for s in sheets))
+                          sheets="、".join(sheets))
                    + ("" if with_dues else render("export.no_dues")))
 
 
@@ -80,9 +71,6 @@ def record(meeting_id, out, by):
     if out.suffix.lower() not in (".docx", ".xlsx"):
         click.echo(render("export.bad_suffix", path=out), err=True)
         sys.exit(2)
-    meeting_record.write(meeting, out)
-    db.session.add(ExportLog(kind="record", branch_id=meeting.branch_id, period=str(meeting.id),
-                             options={"format": out.suffix.lower()[1:]}, exported_by=by,
-                             path=str(out), created_at=clock.now()))
+    meeting_record.save(meeting, out, by, "cli", clock.now())
     db.session.commit()
     click.echo(render("export.record_written", title=meeting_record.title(meeting), path=out))

@@ -19,13 +19,13 @@ from jinja2 import FileSystemLoader
 from bot import clock, compliance, meetings
 from bot.exports import attendance as export
 from bot.exports import record as meeting_record
-from bot.exports.links import _ClockSigner, file_name, folder
+from bot.exports.links import _ClockSigner, folder
 from bot.rules.calendar import MEETING_KINDS
 from bot.rules.compliance import parse_quarter, quarter_of
 from bot.rules.organisation import is_leader
 from bot.storage import meetings as meeting_store
 from bot.storage.engine import db
-from bot.storage.models import ExportLog, Meeting, Member
+from bot.storage.models import Meeting, Member
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 SALT = "zhibu-console-login"
@@ -113,16 +113,10 @@ def attendance():
         year, number = meetings.parse_month(month)
     except ValueError:
         abort(400)
-    now = clock.now()
-    log = ExportLog(kind="attendance", branch_id=leader.branch_id, period=month,
-                    options={"format": "xlsx", "via": "console"},
-                    exported_by=f"member:{leader.id}", created_at=now)
-    db.session.add(log)
-    db.session.flush()
-    path = folder() / (file_name(log.id, leader.branch.name, month, "考勤") + ".xlsx")
-    export.write_xlsx(export.build(leader.branch, year, number, now, with_dues=True), path)
-    log.path = str(path)
+    log = export.save(leader.branch, year, number, clock.now(), f"member:{leader.id}",
+                      "console")
     db.session.commit()
+    path = Path(log.path)
     return send_file(path, as_attachment=True, download_name=path.name.split("-", 1)[1])
 
 
@@ -163,11 +157,7 @@ def record_file(meeting_id: int, fmt: str):
     if fmt not in ("docx", "xlsx"):
         abort(404)
     path = folder() / f"record-{meeting.id}.{fmt}"
-    meeting_record.write(meeting, path)
-    db.session.add(ExportLog(kind="record", branch_id=leader.branch_id, period=str(meeting.id),
-                             options={"format": fmt, "via": "console"},
-                             exported_by=f"member:{leader.id}", path=str(path),
-                             created_at=clock.now()))
+    meeting_record.save(meeting, path, f"member:{leader.id}", "console", clock.now())
     db.session.commit()
     return send_file(path, as_attachment=True,
                      download_name=f"{meeting_record.title(meeting)}.{fmt}")

@@ -27,7 +27,8 @@ from bot.rules.organisation import COMMITTEE_ROLES, mask_phone
 from bot.rules.organisation import STATUS_LABELS as MEMBER_STATUS
 from bot.storage import meetings as meeting_store
 from bot.storage.engine import db
-from bot.storage.models import (Branch, FloatingContact, FloatingPeriod, FloatingReport,
+from bot.exports.links import file_name, folder
+from bot.storage.models import (Branch, ExportLog, FloatingContact, FloatingPeriod, FloatingReport,
                                 Meeting, MeetingAttendance, Member, StudyCheckin)
 
 
@@ -230,6 +231,30 @@ def floating_sheet(branch, members, start, end, month: str, phones: bool,
                      str(report.longitude) if report and report.longitude is not None else ""]
         sheet.rows.append(line)
     return sheet
+
+
+def save(branch: Branch, year: int, month: int, now: datetime, exported_by: str, via: str,
+         path: Path | None = None, fmt: str = "xlsx", with_dues: bool = True,
+         phones: bool = False, locations: bool = False) -> ExportLog:
+    """Build, write and log one branch's month (the caller commits). Without a path the file
+    goes to the exports folder, for download links and the console."""
+    period = f"{year:04d}-{month:02d}"
+    log = ExportLog(kind="attendance", branch_id=branch.id, period=period, options={},
+                    exported_by=exported_by, created_at=now)
+    db.session.add(log)
+    db.session.flush()
+    if path is None:
+        path = folder() / (file_name(log.id, branch.name, period, words("attendance")["sheet"])
+                           + ".xlsx")
+    sheets = build(branch, year, month, now, with_dues, phones, locations)
+    if fmt == "csv":
+        write_csv(sheets, path)
+    else:
+        write_xlsx(sheets, path)
+    log.path = str(path)
+    log.options = {"format": fmt, "via": via, "phones": phones, "locations": locations,
+                   "sheets": [sheet.name for sheet in sheets]}
+    return log
 
 
 def write_xlsx(sheets: list[Sheet], path: Path) -> None:

@@ -9,7 +9,8 @@ from bot.clock import to_beijing
 from bot.replies import load
 from bot.rules.calendar import MEETING_KINDS
 from bot.storage import meetings as store
-from bot.storage.models import Meeting
+from bot.storage.engine import db
+from bot.storage.models import ExportLog, Meeting
 
 
 def fields(meeting: Meeting) -> list[tuple[str, str]]:
@@ -56,6 +57,16 @@ def write(meeting: Meeting, path: Path) -> None:
         _docx(meeting, path)
     else:
         _xlsx(meeting, path)
+
+
+def save(meeting: Meeting, path: Path, exported_by: str, via: str, now) -> ExportLog:
+    """Write the record and log who did (the caller commits)."""
+    write(meeting, path)
+    log = ExportLog(kind="record", branch_id=meeting.branch_id, period=str(meeting.id),
+                    options={"format": path.suffix.lower()[1:], "via": via},
+                    exported_by=exported_by, path=str(path), created_at=now)
+    db.session.add(log)
+    return log
 
 
 def _xlsx(meeting: Meeting, path: Path) -> None:

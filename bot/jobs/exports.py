@@ -12,29 +12,18 @@ def attendance_for(member_id: int, year: int, month: int) -> str:
     """Build the branch's attendance workbook for a leader and send them the download link."""
     from bot import wechat
     from bot.exports import attendance as export
-    from bot.exports.links import file_name, folder, link_for
+    from bot.exports.links import link_for
     from bot.rules.organisation import LEADER_ROLES
     from bot.storage.engine import db
-    from bot.storage.models import ExportLog, Member
+    from bot.storage.models import Member
 
     member = db.session.get(Member, member_id)
     if member is None or not member.roles & LEADER_ROLES:
         return "not allowed"
     now = clock.now()
-    period = f"{year:04d}-{month:02d}"
-    log = ExportLog(kind="attendance", branch_id=member.branch_id, period=period,
-                    options={"format": "xlsx", "via": "chat", "phones": False,
-                             "locations": False}, exported_by=f"member:{member.id}",
-                    created_at=now)
-    db.session.add(log)
-    db.session.flush()
-    path = folder() / (file_name(log.id, member.branch.name, period, "考勤") + ".xlsx")
-    sheets = export.build(member.branch, year, month, now, with_dues=True)
-    export.write_xlsx(sheets, path)
-    log.path = str(path)
-    log.options = {**log.options, "sheets": [s.name for s in sheets]}
+    log = export.save(member.branch, year, month, now, f"member:{member.id}", "chat")
     db.session.commit()
     record = wechat.send(member, "export.link", now, idempotency_key=f"export:{log.id}",
                          month=month, link=link_for(log),
                          hours=current_app.config["EXPORT_LINK_HOURS"])
-    return f"{record.status} {path.name}"
+    return f"{record.status} {log.path}"
