@@ -44,8 +44,8 @@ def _month(text: str) -> str:
 @click.option("--phone", help="手机号码（同名时用）")
 def base(name, base_text, category, amount_text, from_text, branch, phone):
     """Set a member's dues base (and category) from a month on."""
-    found = [m for m in member_store.members_by_name(name, branch)
-             if not phone or m.phone == org.normalise_phone(phone)]
+    found = member_store.members_by_name(name, branch,
+                                         phone=org.normalise_phone(phone) if phone else None)
     if not found:
         _fail("dues.unknown_member", name=name)
     if len(found) > 1:

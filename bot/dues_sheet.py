@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot import dues
 from bot.clock import to_beijing
-from bot.intents.payments import parse_amount, parse_method, parse_months
+from bot.intents.payments import VOLUNTARY, parse_amount, parse_method, parse_months
 from bot.replies import load, render
 from bot.roster import NotARoster, read_rows
 from bot.rules.organisation import normalise_phone
@@ -38,9 +38,8 @@ def _paid_on(text: str, today: date) -> date | None:
 
 
 def _member(cells: dict):
-    phone = normalise_phone(cells.get("手机号码", ""))
-    found = [m for m in member_store.members_by_name(cells["姓名"], cells.get("所在党支部") or None)
-             if phone is None or m.phone == phone]
+    found = member_store.members_by_name(cells["姓名"], cells.get("所在党支部") or None,
+                                         phone=normalise_phone(cells.get("手机号码", "")))
     if not found:
         raise ValueError(render("dues.unknown_member", name=cells["姓名"]))
     if len(found) > 1:
@@ -68,7 +67,7 @@ def import_payments(path: Path, now: datetime, by: str = "import") -> Report:
             if cells.get("代交人"):
                 method, paid_by = "proxy", cells["代交人"]
             method = method or "cash"
-            if "自愿" in cells["月份"] + cells.get("方式", ""):
+            if VOLUNTARY.search(cells["月份"] + cells.get("方式", "")):
                 outcome = dues.record_voluntary(member, amount, method, paid_on, by, now)
             else:
                 months = parse_months(cells["月份"], today)

@@ -51,9 +51,8 @@ def rsvp_yes(member: Member, slots: dict, now: datetime) -> Outcome:
 
 
 def waiting_for_reason(member: Member, now: datetime) -> dict | None:
-    """The leave request waiting for its reason, if any (and not expired)."""
-    state = conversation.current(member, "leave", now)
-    return {"slots": state} if state is not None else None
+    """The slots of the leave request waiting for its reason, if any (and not expired)."""
+    return conversation.current(member, "leave", now)
 
 
 def forget_reason_wait(member: Member) -> None:

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 
 class Handler:
-    """Base class: subclasses set `intents` or override check()."""
+    """Base class: subclasses set `intents` (and, for a statistics request, its `topic`) or
+    override check()."""
 
     intents: tuple[str, ...] = ()
+    topic: str | None = None  # the `topic` slot a stats request must name
 
     def check(self, msg) -> bool:
-        return msg.intent is not None and msg.intent.name in self.intents
+        return msg.intent is not None and msg.intent.name in self.intents and \
+            (self.topic is None or msg.intent.slots.get("topic") == self.topic)
 
     def handle(self, msg) -> str:  # pragma: no cover - every subclass overrides it
         raise NotImplementedError

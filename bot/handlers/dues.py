@@ -6,7 +6,8 @@ import re
 from bot import dues
 from bot.clock import to_beijing
 from bot.handlers import Handler
-from bot.intents.payments import normalise, parse_amount, parse_method, parse_months
+from bot.intents.payments import (VOLUNTARY, normalise, parse_amount, parse_method,
+                                  parse_months)
 from bot.replies import Outcome, render
 from bot.rules.organisation import is_leader
 from bot.storage import dues as store
@@ -66,9 +67,9 @@ def record_from_text(leader, text: str, now) -> Outcome:
     today = to_beijing(now).date()
     months, amount, voluntary, rest = None, None, False, []
     for token in tokens[1:]:
-        if "自愿" in token or "多交" in token:
+        if VOLUNTARY.search(token):
             voluntary = True
-            token = re.sub(r"自愿|多交", "", token)
+            token = VOLUNTARY.sub("", token)
             if not token:
                 continue
         found = parse_months(token, today) if months is None else None
@@ -91,9 +92,7 @@ def record_from_text(leader, text: str, now) -> Outcome:
 class DuesUnpaidHandler(Handler):
     """这个月谁没交党费 (leaders): who has the month unpaid, with their arrears."""
 
-    def check(self, msg) -> bool:
-        return msg.intent is not None and msg.intent.name == "stats" and \
-            msg.intent.slots.get("topic") == "dues"
+    intents, topic = ("stats",), "dues"
 
     def handle(self, msg) -> str:
         if not is_leader(msg.member.roles):

@@ -74,8 +74,7 @@ class ContactHandler(Handler):
 
     def handle(self, msg) -> str:
         name, note = CONTACT.match(msg.text).groups()
-        found = [m for m in member_store.members_by_name(name)
-                 if m.branch_id == msg.member.branch_id]
+        found = member_store.members_by_name(name, msg.member.branch.name)
         if not found:
             return render("dues.unknown_member", name=name)
         member = found[0]
@@ -92,9 +91,7 @@ class ContactHandler(Handler):
 class FloatingStatsHandler(Handler):
     """流动党员情况 (leaders): each floating member, where, last report and contact."""
 
-    def check(self, msg) -> bool:
-        return msg.intent is not None and msg.intent.name == "stats" and \
-            msg.intent.slots.get("topic") == "floating"
+    intents, topic = ("stats",), "floating"
 
     def handle(self, msg) -> str:
         if not is_leader(msg.member.roles):

@@ -85,7 +85,7 @@ class LeaveReasonHandler(Handler):
         if state is None or CANCEL.match(msg.text.strip()):
             return render("leave.cancelled")
         reason = msg.intent.slots.get("reason") if msg.intent.name == "leave_request" else None
-        outcome = leave.request(msg.member, state["slots"], msg.now,
+        outcome = leave.request(msg.member, state, msg.now,
                                 reason=reason or msg.text.strip()[:200])
         return outcome.render()
 

@@ -15,9 +15,7 @@ class AttendanceExportHandler(Handler):
     """导出考勤 (this month; 上个月 for the last): the workbook is built by a worker and the
     link, valid for EXPORT_LINK_HOURS, is pushed to the leader who asked."""
 
-    def check(self, msg) -> bool:
-        return msg.intent is not None and msg.intent.name == "stats" and \
-            msg.intent.slots.get("topic") == "attendance"
+    intents, topic = ("stats",), "attendance"
 
     def handle(self, msg) -> str:
         if not is_leader(msg.member.roles):

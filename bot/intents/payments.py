@@ -23,6 +23,9 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "")
 
 
+VOLUNTARY = re.compile(r"自愿|多交")  # 自愿多交: an extra payment, never a monthly due
+
+
 def parse_amount(text: str) -> Decimal | None:
     """45 / 45.00 / 1,234.50 / ￥45 / 45元 / ４５．００ → Decimal; None if not an amount."""
     cleaned = re.sub(r"[,，\s]|元|块|¥|￥|RMB|rmb", "", normalise(text))

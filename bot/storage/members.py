@@ -58,11 +58,14 @@ def get_or_create_group(branch: Branch, name: str) -> PartyGroup:
     return group
 
 
-def members_by_name(name: str, branch: str | None = None) -> list[Member]:
-    """Members called name (optionally in one branch), oldest first."""
+def members_by_name(name: str, branch: str | None = None,
+                    phone: str | None = None) -> list[Member]:
+    """Members called name (optionally in one branch, or with one phone), oldest first."""
     query = select(Member).where(Member.name == name).order_by(Member.id)
     if branch:
         query = query.join(Branch).where(Branch.name == branch)
+    if phone:
+        query = query.where(Member.phone == phone)
     return list(db.session.execute(query).scalars())
 
 
