@@ -9,7 +9,7 @@ import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from bot.rules.dues import add_months, month_key, months_between
+from bot.rules.dues import month_key, months_between
 
 METHODS = {"现金": "cash", "转账": "transfer", "银行": "transfer", "微信": "online",
            "支付宝": "online", "线上": "online", "网上": "online", "在线": "online",
@@ -86,9 +86,3 @@ def parse_method(text: str) -> tuple[str | None, str | None]:
         if word in text:
             return code, None
     return None, None
-
-
-def current_and_ahead(today: date) -> tuple[str, str]:
-    """This month's key, and the last month 预交 may reach."""
-    this = month_key(today.year, today.month)
-    return this, add_months(this, 6)
