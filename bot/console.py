@@ -19,7 +19,7 @@ from jinja2 import FileSystemLoader
 from bot import clock, compliance, meetings
 from bot.exports import attendance as export
 from bot.exports import record as meeting_record
-from bot.exports.links import _ClockSigner, folder
+from bot.exports.links import ClockSigner, folder
 from bot.rules.calendar import MEETING_KINDS
 from bot.rules.compliance import parse_quarter, quarter_of
 from bot.rules.organisation import is_leader
@@ -41,7 +41,7 @@ def init_app(app) -> None:
 
 def _signer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT,
-                                  signer=_ClockSigner)
+                                  signer=ClockSigner)
 
 
 def login_link(member: Member) -> str:
@@ -141,7 +141,7 @@ def meeting_page(meeting_id: int):
         if request.form.get("csrf") != session.get("csrf"):
             abort(400)
         for name in ("host", "recorder", "content", "decisions"):
-            meeting.__setattr__(name, (request.form.get(name) or "").strip() or None)
+            setattr(meeting, name, (request.form.get(name) or "").strip() or None)
         meeting.updated_at = clock.now()
         db.session.commit()
         saved = True

@@ -17,7 +17,7 @@ bp = Blueprint("exports", __name__)
 SALT = "zhibu-export-link"
 
 
-class _ClockSigner(TimestampSigner):
+class ClockSigner(TimestampSigner):
     """Signs and checks ages by the app's clock (tests travel past the expiry)."""
 
     def get_timestamp(self) -> int:
@@ -26,7 +26,7 @@ class _ClockSigner(TimestampSigner):
 
 def _signer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT,
-                                  signer=_ClockSigner)
+                                  signer=ClockSigner)
 
 
 def link_for(log: ExportLog) -> str:
