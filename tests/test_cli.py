@@ -25,7 +25,7 @@ def env(tmp_path):
     """A fresh instance folder: default SQLite file and embedded Redis, as for a new user."""
     values = dict(os.environ, ZHIBU_INSTANCE=str(tmp_path / "instance"),
                   WECHAT_TOKEN="cli-token", WECHAT_APP_ID="wxcli0000000000001",
-                  WECHAT_APP_SECRET="cli-secret")
+                  WECHAT_APP_SECRET="cli-secret", SECRET_KEY="cli-secret-key")
     for key in ("DATABASE_URL", "REDIS_URL", "WECHAT_AES_KEY"):
         values.pop(key, None)
     return values

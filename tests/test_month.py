@@ -74,6 +74,7 @@ class Month:
                    REDIS_URL=cfg["REDIS_URL"], RQ_QUEUE=cfg["RQ_QUEUE"],
                    WECHAT_TOKEN=cfg["WECHAT_TOKEN"], WECHAT_APP_ID=cfg["WECHAT_APP_ID"],
                    WECHAT_APP_SECRET=cfg["WECHAT_APP_SECRET"], WECHAT_API_BASE=self.fake.url,
+                   SECRET_KEY=cfg["SECRET_KEY"],
                    REMINDER_CONCURRENCY="4", ZHIBU_CLOCK_FILE=str(self.clock_file),
                    ZHIBU_INSTANCE=str(self.clock_file.parent / "instance"))
         args = [sys.executable, "-m", "rq.cli", "worker", "--config", "bot.rq_settings",

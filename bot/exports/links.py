@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, send_file
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from bot import clock
+from bot.config import secret
 
 from bot.replies import render
 from bot.storage.engine import db
@@ -25,7 +26,7 @@ class ClockSigner(TimestampSigner):
 
 
 def _signer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT,
+    return URLSafeTimedSerializer(secret(current_app.config, "SECRET_KEY"), salt=SALT,
                                   signer=ClockSigner)
 
 

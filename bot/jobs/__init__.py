@@ -22,7 +22,7 @@ def app():
 
         from bot import create_app
 
-        _app = create_app({"PRELOAD_INTENTS": False})
+        _app = create_app({"PRELOAD_INTENTS": False}, serving=True)
         os.register_at_fork(after_in_child=_fresh_pools)
     return _app
 
