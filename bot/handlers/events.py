@@ -72,7 +72,7 @@ class DeliveryReportHandler(Handler):
 
     def handle(self, msg) -> str:
         sent = db.session.execute(select(OutboundMessage).where(
-            OutboundMessage.wechat_msgid == msg.raw.id)).scalars().first()
+            OutboundMessage.wechat_msgid == msg.raw.msg_id)).scalars().first()
         if sent is not None:
             sent.delivery_status = msg.raw.status
         return ""

@@ -137,7 +137,7 @@ class InboundMessage(db.Model):
     event: Mapped[str | None] = mapped_column(String(64))
     msg_id: Mapped[int | None] = mapped_column(BigInteger)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the platform's CreateTime
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     content: Mapped[str | None] = mapped_column(Text)  # text, or the voice Recognition
     latitude: Mapped[Decimal | None] = mapped_column(Numeric(10, 6))
     longitude: Mapped[Decimal | None] = mapped_column(Numeric(10, 6))
@@ -170,7 +170,7 @@ class OutboundMessage(db.Model):
     attempts: Mapped[list] = mapped_column(JSON, default=list)
     wechat_msgid: Mapped[int | None] = mapped_column(BigInteger, index=True)
     delivery_status: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -387,3 +387,18 @@ class ExportLog(db.Model):
     exported_by: Mapped[str] = mapped_column(String(100))
     path: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebhookNonce(db.Model):
+    """A (timestamp, nonce) pair the webhook accepted, with a digest of the body it came with:
+    the platform's signature covers the URL, not a plain body, so each pair is accepted with
+    one body only (a retry repeats the body; a replay with another body is refused). Kept a few
+    minutes past the freshness window, then pruned."""
+
+    __tablename__ = "webhook_nonces"
+    __table_args__ = (UniqueConstraint("timestamp", "nonce"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    nonce: Mapped[str] = mapped_column(String(64))
+    body_sha: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
