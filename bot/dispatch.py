@@ -47,7 +47,8 @@ def dispatch(msg) -> Result:
         return Result(text or "", "replied" if text else "ignored")
     except Exception as exc:  # noqa: BLE001 - every failure becomes a polite reply
         db.session.rollback()
-        log.exception("handler failed: openid=%s type=%s event=%s intent=%s text=%r",
+        # the member's words are not logged (they may hold a phone number or an invite code)
+        log.exception("handler failed: openid=%s type=%s event=%s intent=%s text=%d chars",
                       msg.openid, msg.msg_type, msg.event,
-                      getattr(msg.intent, "name", None), (msg.text or "")[:200])
+                      getattr(msg.intent, "name", None), len(msg.text or ""))
         return Result(render("error"), "error", f"{type(exc).__name__}: {exc}"[:2000])

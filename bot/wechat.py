@@ -23,6 +23,8 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
 from bot import clock
+from bot.config import secret
+from bot.logs import redact
 from bot.replies import render, template_for
 from bot.storage.engine import db
 from bot.storage.models import Member, OutboundMessage, WechatUser
@@ -37,9 +39,13 @@ TEMPLATE_FIELD_MAX = 20
 
 
 class PlatformError(Exception):
-    """The platform answered with a non-zero errcode (or could not be reached: errcode None)."""
+    """The platform answered with a non-zero errcode (or could not be reached: errcode None).
+
+    Its message never holds the access token: a failed request's URL carries it, so it is
+    masked before the error is logged or stored (outbound_messages.errmsg, attempts)."""
 
     def __init__(self, errcode: int | None, errmsg: str):
+        errmsg = redact(str(errmsg))
         super().__init__(f"{errcode}: {errmsg}")
         self.errcode, self.errmsg = errcode, errmsg
 
@@ -86,7 +92,7 @@ class TokenStore:
                     timeout=self.timeout)
                 data = response.json()
             except (requests.RequestException, ValueError) as exc:
-                raise PlatformError(None, f"token fetch failed: {exc}") from exc
+                raise PlatformError(None, f"token fetch failed: {exc}") from None
             if data.get("errcode"):
                 raise PlatformError(int(data["errcode"]), data.get("errmsg", ""))
             expires_at = time.time() + int(data.get("expires_in", 7200))
@@ -125,9 +131,9 @@ class Client(WeChatClient):
                 if code in TOKEN_ERRORS and attempt == 1:
                     self.tokens.refresh(stale=self.tokens.current())
                     continue
-                raise PlatformError(code, exc.errmsg or "") from exc
+                raise PlatformError(code, exc.errmsg or "") from None
             except requests.RequestException as exc:
-                raise PlatformError(None, f"network: {exc}") from exc
+                raise PlatformError(None, f"network: {exc}") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -137,7 +143,7 @@ def client() -> Client:
     if "wechat_client" not in app.extensions:
         cfg = app.config
         tokens = TokenStore(app.extensions["redis"], cfg["WECHAT_APP_ID"],
-                            cfg["WECHAT_APP_SECRET"], cfg["WECHAT_API_BASE"],
+                            secret(cfg, "WECHAT_APP_SECRET"), cfg["WECHAT_API_BASE"],
                             cfg["WECHAT_TOKEN_REFRESH_MARGIN"], cfg["WECHAT_HTTP_TIMEOUT"])
         app.extensions["wechat_client"] = Client(tokens, cfg["WECHAT_HTTP_TIMEOUT"])
     return app.extensions["wechat_client"]
