@@ -92,15 +92,17 @@ def write_ledger(rows: list[dict], path: Path) -> None:
     """The ledger as an XLSX workbook (streamed, one row per member; no phone numbers)."""
     from openpyxl import Workbook
 
+    from bot.exports.cells import xlsx_row
+
     words = load("exports")["ledger"]
     book = Workbook(write_only=True)
     sheet = book.create_sheet(words["sheet"])
     sheet.append(list(words["columns"]))
     for row in rows:
-        sheet.append([row["branch"], row["name"], row["group"], row["category_label"],
+        sheet.append(xlsx_row(sheet, [row["branch"], row["name"], row["group"], row["category_label"],
                       _num(row["base"]), _num(row["due"]), _num(row["paid"]), row["paid_on"],
                       row["method_label"], row["paid_by"], row["arrears_months"],
-                      _num(row["voluntary"])])
+                      _num(row["voluntary"])]))
     book.save(path)
 
 

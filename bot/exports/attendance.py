@@ -28,6 +28,7 @@ from bot.rules.organisation import STATUS_LABELS as MEMBER_STATUS
 from bot.storage import meetings as meeting_store
 from bot.storage.engine import db
 from bot.exports.links import file_name, folder
+from bot.exports.cells import csv_value, xlsx_row, xlsx_value
 from bot.storage.models import (Branch, ExportLog, FloatingContact, FloatingPeriod, FloatingReport,
                                 Meeting, MeetingAttendance, Member, StudyCheckin)
 
@@ -260,7 +261,6 @@ def save(branch: Branch, year: int, month: int, now: datetime, exported_by: str,
 def write_xlsx(sheets: list[Sheet], path: Path) -> None:
     """The workbook, streamed: frozen headers, widths, bold headers, A4 landscape."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
@@ -280,30 +280,18 @@ def write_xlsx(sheets: list[Sheet], path: Path) -> None:
         centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
         for number, row in enumerate(sheet.rows, start=1):
             if number == 1 and sheet.titled:
-                cell = WriteOnlyCell(ws, value=row[0] if row else None)
-                cell.font = title_font
                 ws.row_dimensions[number].height = 24
-                ws.append([cell])
+                ws.append([xlsx_value(ws, row[0] if row else None, font=title_font)])
             elif number <= sheet.header_rows:
                 ws.row_dimensions[number].height = 36
-                ws.append([_styled(ws, value, bold, centre) for value in row])
+                ws.append([xlsx_value(ws, value, bold, centre) for value in row])
             elif sheet.centred_from and number >= sheet.centred_from and row and \
                     row[0] != "" and len(row) > 1:
-                ws.append([_styled(ws, value, bold if i == 0 else None, centre)
+                ws.append([xlsx_value(ws, value, bold if i == 0 else None, centre)
                            for i, value in enumerate(row)])
             else:
-                ws.append(row)
+                ws.append(xlsx_row(ws, row))
     book.save(path)
-
-
-def _styled(ws, value, font, alignment):
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(ws, value=value)
-    if font is not None:
-        cell.font = font
-    cell.alignment = alignment
-    return cell
 
 
 def write_csv(sheets: list[Sheet], folder: Path) -> list[Path]:
@@ -313,6 +301,6 @@ def write_csv(sheets: list[Sheet], folder: Path) -> list[Path]:
     for sheet in sheets:
         path = folder / f"{sheet.name}.csv"
         with path.open("w", encoding="utf-8-sig", newline="") as fh:
-            csv.writer(fh).writerows(sheet.rows)
+            csv.writer(fh).writerows([csv_value(v) for v in row] for row in sheet.rows)
         written.append(path)
     return written

@@ -73,6 +73,8 @@ def _xlsx(meeting: Meeting, path: Path) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
+    from bot.exports.cells import as_text
+
     book = Workbook()
     sheet = book.active
     sheet.title = load("exports")["record"]["sheet"]
@@ -86,6 +88,8 @@ def _xlsx(meeting: Meeting, path: Path) -> None:
     for row in sheet.iter_rows(min_row=2):
         row[0].font = Font(bold=True)
         row[1].alignment = Alignment(wrap_text=True, vertical="top")
+        for cell in row:
+            as_text(cell)
     sheet.page_setup.paperSize = 9  # A4
     book.save(path)
 
@@ -93,11 +97,13 @@ def _xlsx(meeting: Meeting, path: Path) -> None:
 def _docx(meeting: Meeting, path: Path) -> None:
     from docx import Document
 
+    from bot.exports.cells import printable
+
     document = Document()
-    document.add_heading(title(meeting), level=1)
+    document.add_heading(printable(title(meeting)), level=1)
     rows = fields(meeting)
     table = document.add_table(rows=len(rows), cols=2)
     table.style = "Table Grid"
     for (label, value), row in zip(rows, table.rows):
-        row.cells[0].text, row.cells[1].text = label, value
+        row.cells[0].text, row.cells[1].text = label, printable(value)
     document.save(path)
