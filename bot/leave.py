@@ -131,18 +131,19 @@ def _tell_leaders(member: Member, asked: list, reason: str) -> None:
 
 def decide(leader: Member, numbers: list[int], approve: bool, now: datetime) -> list[Outcome]:
     """批准 / 不批准 one or more leave requests by number; the member is told."""
+    if not is_leader(leader.roles):
+        return [Outcome("leader_only")]
     outcomes = []
     status = "approved" if approve else "denied"
     for number in numbers:
         row = db.session.get(MeetingAttendance, number)
-        if row is None or row.rsvp != "leave" or row.leave_status is None:
+        meeting = db.session.get(Meeting, row.meeting_id) if row is not None else None
+        # another branch's request is answered exactly like one that does not exist
+        if row is None or row.rsvp != "leave" or row.leave_status is None or \
+                meeting.branch_id != leader.branch_id:
             outcomes.append(Outcome("leave.no_such", {"number": number}))
             continue
-        meeting = db.session.get(Meeting, row.meeting_id)
         member = db.session.get(Member, row.member_id)
-        if meeting.branch_id != leader.branch_id or not is_leader(leader.roles):
-            outcomes.append(Outcome("leave.not_yours"))
-            continue
         if row.leave_status != "pending":
             outcomes.append(Outcome("leave.decided_already", {
                 "number": number, "decision": render(f"decision.{row.leave_status}")}))
