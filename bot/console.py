@@ -15,8 +15,10 @@ from flask import (Blueprint, abort, current_app, redirect, render_template, req
                    session, url_for)
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from jinja2 import FileSystemLoader
+from redis.exceptions import RedisError
 
 from bot import clock, compliance, meetings
+from bot.config import secret
 from bot.exports import attendance as export
 from bot.exports import record as meeting_record
 from bot.exports.links import ClockSigner, folder
@@ -40,7 +42,7 @@ def init_app(app) -> None:
 
 
 def _signer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT,
+    return URLSafeTimedSerializer(secret(current_app.config, "SECRET_KEY"), salt=SALT,
                                   signer=ClockSigner)
 
 
@@ -59,8 +61,12 @@ def login(token: str):
     except BadSignature:
         abort(404)
     redis = current_app.extensions["redis"]
-    if not redis.set(f"zhibu:console:used:{data['nonce']}", "1", nx=True,
-                     ex=LOGIN_MINUTES * 60 + 60):
+    try:
+        first_use = redis.set(f"zhibu:console:used:{data['nonce']}", "1", nx=True,
+                              ex=LOGIN_MINUTES * 60 + 60)
+    except RedisError:  # a one-time link cannot be checked: nobody signs in, politely
+        return render_template("message.html", key="unavailable"), 503
+    if not first_use:
         return render_template("message.html", key="used"), 410
     member = db.session.get(Member, data["member"])
     if member is None or not is_leader(member.roles):
