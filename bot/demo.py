@@ -59,5 +59,8 @@ def run(port: int, fake_port: int) -> int:
     click.echo(render("cli.demo_running", port=port, fake_port=fake_port))
     bin_dir = Path(sys.executable).parent
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    from bot.redisconn import _die_with_parent
+
+    # honcho (and through it every process) stops if this runner dies, even by SIGKILL
     return subprocess.call([str(bin_dir / "honcho"), "start", "-f", str(procfile),
-                            "-d", str(ROOT)], env=env)
+                            "-d", str(ROOT)], env=env, preexec_fn=_die_with_parent)

