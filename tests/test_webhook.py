@@ -352,8 +352,12 @@ def test_a_database_failure_at_commit_is_a_polite_reply_not_a_500(app, platform,
         handlers.default_handlers = original
     assert response.status_code == 200
     assert "抱歉" in platform.reply_of(response)
-    assert count(InboundMessage) == 0
+    kept = db.session.execute(select(InboundMessage)).scalar_one()  # kept, marked failed
+    assert kept.status == "failed" and kept.content == "你好" and kept.dedupe_key != "msg:4242"
     assert not app.extensions["redis"].exists("zhibu:inbound:msg:4242")  # retry may try again
+    retry = platform.reply_of(platform.post(message_xml("o_fail", text="你好", msg_id=4242)))
+    assert "绑定" in retry  # handled this time
+    assert count(InboundMessage) == 2
 
 
 def test_messages_are_still_answered_and_deduplicated_without_redis(app, platform):

@@ -41,6 +41,7 @@ def default_handlers() -> list[Handler]:
         floating.ContactHandler(),        # 联系了张三，在苏州一切正常
         meetings.MuteHandler(),           # 关闭提醒 / 打开提醒
         help.HelpHandler(),
+        account.MyInfoHandler(),
         *clarify.HANDLERS,     # a bare 签到 or 收到: resolved by context, or a question back
         meetings.ScheduleHandler(),
         meetings.CheckinHandler(),

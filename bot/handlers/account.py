@@ -24,3 +24,14 @@ class UnboundHandler(Handler):
 
     def handle(self, msg) -> str:
         return render("bind_howto")
+
+
+class MyInfoHandler(Handler):
+    """我的信息: what the branch keeps about this member (PIPL)."""
+
+    intents = ("my_info",)
+
+    def handle(self, msg) -> str:
+        from bot import privacy
+
+        return privacy.summary(msg.member)

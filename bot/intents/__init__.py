@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 INTENTS = ("bind", "help", "study_checkin", "meeting_checkin", "rsvp_yes", "leave_request",
            "dues_query", "schedule_query", "floating_report", "outgoing_report", "return_report",
-           "notice_ack", "broadcast", "stats", "unknown")
+           "notice_ack", "broadcast", "stats", "my_info", "unknown")
 
 
 @dataclass

@@ -6,6 +6,7 @@ from rq import cron
 
 from bot.config import Config
 from bot.jobs.digest import send_digests
+from bot.jobs.housekeeping import prune_nonces, purge_expired
 from bot.jobs.meetings import close_finished_meetings, plan_reminders, plan_upcoming
 from bot.jobs.platform import refresh_access_token
 
@@ -20,3 +21,7 @@ cron.register(plan_reminders, Config.RQ_QUEUE, interval=300)
 # The secretaries' daily digest goes at each branch's time (08:30 Beijing by default): a check
 # every 10 minutes sends what is due, once per secretary and day, catching up after downtime.
 cron.register(send_digests, Config.RQ_QUEUE, interval=600)
+# Forget the webhook's (timestamp, nonce) pairs once too old to matter: every 10 minutes.
+cron.register(prune_nonces, Config.RQ_QUEUE, interval=600)
+# Drop personal information past RETENTION_DAYS, delete expired exports: 03:00 Beijing daily.
+cron.register(purge_expired, Config.RQ_QUEUE, cron="0 19 * * *")
