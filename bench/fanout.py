@@ -109,6 +109,7 @@ def run(args, members: int, concurrency: int) -> tuple[float, float]:
     fake_port = free_port()
     env = backend_env(args, tmp, WECHAT_API_BASE=f"http://127.0.0.1:{fake_port}",
                       WECHAT_APP_ID="wxfanout0000000001", WECHAT_APP_SECRET="fanout",
+                      WECHAT_TOKEN="fanout", SECRET_KEY="fanout-secret",
                       REMINDER_CONCURRENCY=str(concurrency))
     if args.redis_url:
         subprocess.run(["redis-cli", "-u", args.redis_url, "flushdb"], check=True,

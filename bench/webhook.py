@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import itertools
 import json
 import os
@@ -43,13 +44,24 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import add_backend_options, backend_env, backend_name, free_port  # noqa: E402
-from bot.signing import sign  # noqa: E402
-from bot.simulator import message_xml  # noqa: E402
 
 TOKEN, APPID = "bench-token", "wxbench00000000001"
 AES = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 PY = sys.executable
 QUERIES = ["我的党费", "这个月交了吗", "我的学习记录", "这个月学了几次"]
+
+
+def sign(*parts: str) -> str:
+    """The platform's signature (its own copy, so the benchmark runs against any version)."""
+    return hashlib.sha1("".join(sorted(parts)).encode("utf-8")).hexdigest()
+
+
+def message_xml(openid: str, text: str, msg_id: int) -> str:
+    """A text message as the platform posts it."""
+    return xmltodict.unparse({"xml": {"ToUserName": "gh_bench", "FromUserName": openid,
+                                      "CreateTime": str(int(time.time())), "MsgType": "text",
+                                      "Content": text, "MsgId": str(msg_id)}},
+                             full_document=False)
 
 
 def run(env, *args):
@@ -98,13 +110,14 @@ with app.app_context():
 class Messages:
     """Signed request bodies: help / bind × plain / safe, unique MsgIds, real codes for binds."""
 
-    def __init__(self, codes: list[str], texts: list[str] | None = None):
+    def __init__(self, codes: list[str], texts: list[str] | None = None, mode: str = "safe"):
         self.help_code = codes[0]  # binds o_bench_help, so help takes the member's whole path
         self.codes = iter(codes[1:])
         self.ids = itertools.count(int(time.time() * 1000) * 1000)
-        self.kinds = itertools.cycle(["help-plain", "help-safe"] if texts else
-                                     ["help-plain", "bind-safe", "help-safe", "bind-plain"])
+        self.kinds = itertools.cycle([f"help-{mode}"] if texts else
+                                     [f"help-{mode}", f"bind-{mode}"])
         self.texts = itertools.cycle(texts or ["帮助"])
+        self.safe = mode == "safe"
         self.crypto = WeChatCrypto(TOKEN, AES, APPID)
 
     def next(self) -> tuple[str, dict, bytes]:
@@ -114,14 +127,28 @@ class Messages:
             openid, text = f"o_bench_{msg_id}", f"绑定 {next(self.codes, '10000000')}"
         else:
             openid, text = "o_bench_help", next(self.texts)
+        return (kind, *self.signed(openid, text, msg_id, kind.endswith("safe")))
+
+    def signed(self, openid: str, text: str, msg_id: int, safe: bool) -> tuple[dict, bytes]:
+        """The query and body the platform would send for this text."""
         xml = message_xml(openid, text=text, msg_id=msg_id)
         ts, nonce = str(int(time.time())), str(msg_id % 1000000007)
         params = {"signature": sign(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce}
-        if kind.endswith("safe"):
+        if safe:
             enc = xmltodict.parse(self.crypto.encrypt_message(xml, nonce, ts))["xml"]
             params.update(encrypt_type="aes", msg_signature=enc["MsgSignature"])
             xml = f"<xml><ToUserName>gh</ToUserName><Encrypt>{enc['Encrypt']}</Encrypt></xml>"
-        return kind, params, xml.encode("utf-8")
+        return params, xml.encode("utf-8")
+
+    def read(self, reply: str) -> str:
+        """The text of a reply, decrypted if it is encrypted."""
+        if reply in ("", "success"):
+            return ""
+        doc = xmltodict.parse(reply)["xml"]
+        if "Encrypt" in doc:
+            doc = xmltodict.parse(self.crypto.decrypt_message(
+                reply, doc["MsgSignature"], doc["TimeStamp"], doc["Nonce"]))["xml"]
+        return doc.get("Content", "")
 
 
 def start_gunicorn(env, app: str, port: int, workers: int = 2):
@@ -149,13 +176,11 @@ async def first_reply(url: str, messages: Messages, timeout: float = 60) -> floa
 
 async def bind_help_member(url: str, messages: Messages) -> None:
     """Bind the member who sends the help messages (first code), through the webhook."""
-    msg_id = next(messages.ids)
-    xml = message_xml("o_bench_help", text=f"绑定 {messages.help_code}", msg_id=msg_id)
-    ts, nonce = str(int(time.time())), "1"
-    params = {"signature": sign(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce}
+    params, body = messages.signed("o_bench_help", f"绑定 {messages.help_code}",
+                                   next(messages.ids), messages.safe)
     async with aiohttp.ClientSession() as session:
-        async with session.post(url, params=params, data=xml.encode("utf-8")) as resp:
-            assert "绑定成功" in await resp.text()
+        async with session.post(url, params=params, data=body) as resp:
+            assert "绑定成功" in messages.read(await resp.text())
 
 
 async def show_replies(url: str, messages: Messages) -> None:
@@ -163,12 +188,8 @@ async def show_replies(url: str, messages: Messages) -> None:
     async with aiohttp.ClientSession() as session:
         for _ in QUERIES:
             _, params, body = messages.next()
-            params = {k: v for k, v in params.items() if k not in ("encrypt_type", "msg_signature")}
-            if b"<Encrypt>" in body:
-                continue
             async with session.post(url, params=params, data=body) as resp:
-                reply = xmltodict.parse(await resp.text())["xml"]["Content"]
-                print(f"  e.g. {reply[:70]}…")
+                print(f"  e.g. {messages.read(await resp.text())[:70]}…")
 
 
 async def open_loop(url: str, messages: Messages, rate: float, seconds: float):
@@ -230,14 +251,18 @@ def profile(env):
     """cProfile of the in-process webhook path (test client, no network), top functions."""
     code = r'''
 import cProfile, pstats, io, itertools, time
+import hashlib, xmltodict
 from bot import create_app
-from bot.signing import sign
-from bot.simulator import message_xml
+def sign(*parts): return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+def message_xml(openid, text, msg_id):
+    return xmltodict.unparse({"xml": {"ToUserName": "gh", "FromUserName": openid, "CreateTime":
+        str(int(time.time())), "MsgType": "text", "Content": text, "MsgId": str(msg_id)}},
+        full_document=False)
 app = create_app()
 client = app.test_client()
 ids = itertools.count(int(time.time()*1000)*1000)
 def send(text, openid="o_bench_help"):
-    ts, nonce = str(int(time.time())), "1"
+    ts, nonce = str(int(time.time())), str(next(ids))
     return client.post("/wechat", query_string={"signature": sign(app.config["WECHAT_TOKEN"], ts, nonce),
         "timestamp": ts, "nonce": nonce}, data=message_xml(openid, text=text, msg_id=next(ids)))
 for _ in range(200): send("帮助")
@@ -261,18 +286,25 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=15000)
     add_backend_options(parser)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--mode", choices=["safe", "plain"], default="safe",
+                        help="the account's message mode (default safe, as recommended)")
     parser.add_argument("--queries", action="store_true",
                         help="dues and study questions, open loop only")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="zhibu-bench-"))
+    keys = {"WECHAT_AES_KEY": AES} if args.mode == "safe" else {}
     env = backend_env(args, tmp / "instance", WECHAT_TOKEN=TOKEN, WECHAT_APP_ID=APPID,
-                      WECHAT_AES_KEY=AES, WECHAT_APP_SECRET="bench")
+                      WECHAT_APP_SECRET="bench", SECRET_KEY="bench-secret",
+                      WECHAT_ENCRYPT_MODE=args.mode, **keys)
+    if args.mode == "plain":
+        env.pop("WECHAT_AES_KEY", None)
     print(f"backend: {backend_name(args)}; machine: {os.cpu_count()} cores")
     t = time.monotonic()
     codes = prepare(env, args.members, tmp, args.queries)
     print(f"setup: {len(codes)} members with invite codes in {time.monotonic() - t:.1f} s")
-    messages = Messages(codes, QUERIES if args.queries else None)
+    messages = Messages(codes, QUERIES if args.queries else None, args.mode)
+    print(f"mode: {args.mode}")
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/wechat"
