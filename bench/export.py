@@ -28,7 +28,7 @@ from bench.common import fresh_schema
 from bot import create_app
 from bot.clock import BEIJING
 from bot.storage.engine import db
-from bot.storage import members as store
+from bot.members import store
 from bot.storage.models import (DuesBase, DuesPayment, Meeting, MeetingAttendance, Member,
                                 PartyGroup, StudyCheckin)
 members, count = int(sys.argv[1]), int(sys.argv[2])

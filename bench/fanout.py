@@ -36,10 +36,11 @@ def setup(env: dict, members: int) -> None:
     """Schema, members bound and inside the window, a theme day 3 days after 2026-11-24 14:30."""
     code = f'''
 from datetime import datetime, timezone
-from bot import create_app, meetings
+from bot import create_app
+from bot.meetings import planning as meetings
 from bot.clock import BEIJING
 from bot.storage.engine import db
-from bot.storage import members as store
+from bot.members import store
 from bot.storage.models import Branch, Member, WechatUser
 from bench.common import fresh_schema
 app = create_app({{"PRELOAD_INTENTS": False}})
@@ -61,7 +62,7 @@ with app.app_context():
 
 def fan_out(env: dict, members: int, fake_url: str) -> tuple[float, float]:
     """(seconds from planner start to the last send received, peak worker RSS in MB)."""
-    worker = subprocess.Popen([PY, "-m", "rq.cli", "worker", "--config", "bot.rq_settings",
+    worker = subprocess.Popen([PY, "-m", "rq.cli", "worker", "--config", "bot.jobs.rq_settings",
                                "--logging_level", "WARNING"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=open(os.environ.get("FANOUT_WORKER_LOG", os.devnull), "w"))
     peak = [0]
@@ -84,7 +85,8 @@ def fan_out(env: dict, members: int, fake_url: str) -> tuple[float, float]:
     started = time.monotonic()
     subprocess.run([PY, "-c", '''
 from datetime import datetime
-from bot import create_app, reminders
+from bot import create_app
+from bot.meetings import reminders
 from bot.clock import BEIJING
 app = create_app({"PRELOAD_INTENTS": False})
 with app.app_context():

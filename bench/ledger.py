@@ -43,9 +43,10 @@ def main() -> None:
 
     from bench.common import fresh_schema
 
-    from bot import create_app, dues
-    from bot.dues_sheet import write_ledger
-    from bot.storage import members as store
+    from bot import create_app
+    from bot.dues import ledger as dues
+    from bot.dues.sheet import write_ledger
+    from bot.members import store
     from bot.storage.engine import db
     from bot.storage.models import DuesBase, DuesPayment, Member
 
@@ -70,7 +71,7 @@ def main() -> None:
                           "base": Decimal(base) if base else None, "amount": None,
                           "set_by": "bench", "created_at": now})
             paid_through = 12 - n % 4  # a quarter owe nothing; the rest 1 to 3 months
-            due, _ = __import__("bot.rules.dues", fromlist=["monthly"]).monthly(
+            due, _ = __import__("bot.dues.rules", fromlist=["monthly"]).monthly(
                 category, Decimal(base) if base else None)
             for month in range(1, paid_through + 1):
                 payments.append({"member_id": member_id, "month": f"2026-{month:02d}",

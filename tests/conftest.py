@@ -114,7 +114,7 @@ def platform(app):
 @pytest.fixture
 def fake(app):
     """The stand-in platform API on a real port; the app's outbound client points at it."""
-    from bot.fakewechat import create_fake, serve
+    from bot.wechat.fake import create_fake, serve
 
     fake_app = create_fake(app.config["WECHAT_APP_ID"], app.config["WECHAT_APP_SECRET"])
     server = serve(fake_app, "127.0.0.1", 0)

@@ -9,8 +9,8 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import random_string
 
 from bot import clock as app_clock
-from bot.signing import sign
-from bot.simulator import message_xml
+from bot.wechat.signing import sign
+from bot.wechat.simulator import message_xml
 
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 ROSTER_HEADER = "姓名,手机号码,所在党支部,党小组,人员类别,党内职务,党费类别,党费基数,是否流动党员"
@@ -102,8 +102,8 @@ class Platform:
 
 def bind(platform: Platform, tmp_path: Path, *pairs: tuple[str, str]):
     """Import the test roster and bind each (name, openid) through the webhook; the members."""
-    from bot.roster import import_file
-    from bot.storage import members as store
+    from bot.members.roster import import_file
+    from bot.members import store
     from bot.storage.engine import db
 
     now = app_clock.now()

@@ -7,11 +7,12 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from bot import attendance, meetings
-from bot.cli_meetings import group as meetings_cli
+from bot.meetings import attendance
+from bot.meetings import planning as meetings
+from bot.cli.meetings import group as meetings_cli
 from bot.clock import BEIJING
 from bot.jobs.meetings import close_finished_meetings
-from bot.storage import members as store
+from bot.members import store
 from bot.storage.engine import db
 from bot.storage.models import AttendanceChange, Branch, MeetingAttendance
 from tests.helpers import bind

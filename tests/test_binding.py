@@ -6,9 +6,10 @@ import json
 
 from sqlalchemy import select
 
-from bot.cli import roster_invites
-from bot.roster import import_file
-from bot.storage import members as store
+from bot.cli.members import roster_invites
+from bot.members.roster import import_file
+from bot.members import store
+from bot.chat.inbound import follower
 from bot.storage.engine import db
 from bot.storage.models import InviteCode, WechatUser
 from tests.helpers import write_roster
@@ -48,7 +49,7 @@ def test_bind_flow(app, platform, tmp_path, clock):
     assert "加上邀请码" in platform.text("o_li", "绑定")
     reply = platform.text("o_li", f"绑定 {code}")
     assert "绑定成功" in reply and "李红梅" in reply and "第一党支部" in reply
-    user = store.wechat_user("o_li")
+    user = follower("o_li")
     assert user.member.name == "李红梅" and user.bound_at == clock()
     assert "已经绑定为李红梅" in platform.text("o_li", f"绑定 {code}")
     assert [r["name"] for r in invites(app)].count("李红梅") == 0
@@ -59,7 +60,7 @@ def test_codes_are_single_use(app, platform, tmp_path, clock):
     code = code_of(app, "张建国")
     assert "绑定成功" in platform.text("o_first", f"绑定{code}")
     assert "已经用过" in platform.text("o_second", f"绑定 {code}")
-    assert store.wechat_user("o_second").member is None
+    assert follower("o_second").member is None
 
 
 def test_codes_expire(app, platform, tmp_path, clock):
@@ -79,7 +80,7 @@ def test_wrong_guesses_are_rate_limited_per_openid(app, platform, tmp_path, cloc
     assert "还可以再试 4 次" in replies[0] and "还可以再试 1 次" in replies[3]
     assert "次数太多" in replies[4]
     assert "次数太多" in platform.text("o_guess", f"绑定 {code}")  # even the right code
-    assert store.wechat_user("o_guess").member is None
+    assert follower("o_guess").member is None
     assert "绑定成功" in platform.text("o_other", f"绑定 {code}")  # others are not affected
     clock.advance(hours=1)
     assert "已经用过" in platform.text("o_guess", f"绑定 {code}")  # window over: tries again

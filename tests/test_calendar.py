@@ -7,11 +7,11 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from bot import meetings
-from bot.cli_meetings import group as meetings_cli
+from bot.meetings import planning as meetings
+from bot.cli.meetings import group as meetings_cli
 from bot.clock import BEIJING
-from bot.rules import calendar
-from bot.storage import members as store
+from bot.meetings import calendar
+from bot.members import store
 from bot.storage.engine import db
 from bot.storage.models import Branch, Meeting, MeetingAttendance
 from tests.helpers import bind

@@ -8,11 +8,13 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from bot import attendance, digest, meetings
-from bot.cli_report import group as report_cli
+from bot import digest
+from bot.meetings import attendance
+from bot.meetings import planning as meetings
+from bot.cli.meetings import report_group as report_cli
 from bot.clock import BEIJING
-from bot.storage import meetings as meeting_store
-from bot.storage import members as store
+from bot.meetings import store as meeting_store
+from bot.members import store
 from bot.storage.engine import db
 from bot.storage.models import Branch, Meeting
 from tests.helpers import bind

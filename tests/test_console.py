@@ -60,8 +60,8 @@ def test_export_compliance_and_the_meeting_record(app, month, platform, clock): 
     doc = Document(BytesIO(client.get(f"/console/meetings/{theme.id}/record.docx").data))
     cells = {row.cells[0].text: row.cells[1].text for row in doc.tables[0].rows}
     assert cells["会议内容"] == "学习党章第三章" and cells["实到"].startswith("2 人")
-    from bot import meetings
-    from bot.storage import members as store
+    from bot.meetings import planning as meetings
+    from bot.members import store
 
     elsewhere = meetings.add(store.get_or_create_branch("第二党支部", "机关党委"), "committee",
                              beijing(11, 9, 9), clock())

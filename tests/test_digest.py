@@ -8,13 +8,16 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from bot import attendance, digest, meetings, reminders
-from bot.cli_digest import group as digest_group
+from bot import digest
+from bot.meetings import attendance
+from bot.meetings import planning as meetings
+from bot.meetings import reminders
+from bot.cli.digest import group as digest_group
 from bot.clock import BEIJING
 from bot.digest.core import Item, contributes
 from bot.jobs.digest import send_digests
-from bot.rules import thresholds
-from bot.storage import members as store
+from bot.members import thresholds
+from bot.members import store
 from bot.storage.engine import db
 from bot.storage.models import Branch, Member, OutboundMessage
 from tests.helpers import bind
@@ -120,7 +123,7 @@ def test_unreachable_members_after_43004_and_members_not_bound(app, platform, br
     clock.set(beijing(2026, 11, 21, 14, 30))
     reminders.run(clock(), inline=True)
     assert member("刘海波").reachable is False
-    from bot.roster import import_file
+    from bot.members.roster import import_file
     from tests.helpers import ROSTER, write_roster
 
     import_file(write_roster(tmp_path / "more.csv", [*ROSTER,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import context
+from bot.chat import context
 from tests.helpers import bind
 
 

@@ -11,12 +11,14 @@ import requests
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from bot import dues, meetings, reminders
-from bot.cli_dues import group as dues_cli
+from bot.dues import ledger as dues
+from bot.meetings import planning as meetings
+from bot.meetings import reminders
+from bot.cli.dues import group as dues_cli
 from bot.clock import BEIJING
 from bot.digest import collect, compose, text_of
-from bot.rules import dues as rules
-from bot.storage import members as store
+from bot.dues import rules
+from bot.members import store
 from bot.storage.engine import db
 from bot.storage.models import Branch, DuesPayment, Member
 from tests.helpers import bind
@@ -155,7 +157,7 @@ def test_arrears_across_the_year_boundary_and_who_has_not_paid(app, platform, br
 
 
 def test_two_members_with_one_name(app, platform, branch, tmp_path, clock):
-    from bot.roster import import_file
+    from bot.members.roster import import_file
     from tests.helpers import ROSTER, write_roster
 
     import_file(write_roster(tmp_path / "more.csv", [

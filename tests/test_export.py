@@ -9,12 +9,13 @@ import requests
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot import attendance, meetings
-from bot.cli_export import group as export_cli
+from bot.meetings import attendance
+from bot.meetings import planning as meetings
+from bot.cli.exports import group as export_cli
 from bot.clock import BEIJING
-from bot.rules.attendance import STATUS_LABELS
-from bot.storage import meetings as meeting_store
-from bot.storage import members as store
+from bot.meetings.attendance_rules import STATUS_LABELS
+from bot.meetings import store as meeting_store
+from bot.members import store
 from bot.storage.engine import db
 from bot.storage.models import Branch, ExportLog, Meeting, MeetingAttendance, Member
 from tests.helpers import bind
@@ -149,7 +150,7 @@ def test_phones_locations_dues_by_role_and_csv(app, month, tmp_path):
 def test_the_meeting_record_from_the_attendance_log(app, month, tmp_path):
     from docx import Document
 
-    from bot.cli_meetings import group as meetings_cli
+    from bot.cli.meetings import group as meetings_cli
 
     theme = month[1]
     runner = app.test_cli_runner()

@@ -111,6 +111,6 @@ def test_fail_rate_and_latency(tmp_path):
 
 
 def test_fail_option_parsing():
-    from bot.fakewechat import parse_fail
+    from bot.wechat.fake import parse_fail
 
     assert parse_fail(["45015:0.25", "43004"]) == [(45015, 0.25), (43004, 1.0)]

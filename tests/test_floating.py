@@ -10,11 +10,12 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from bot import digest, meetings
-from bot.cli_floating import group as floating_cli
+from bot import digest
+from bot.meetings import planning as meetings
+from bot.cli.floating import group as floating_cli
 from bot.clock import BEIJING
 from bot.digest.member import lines_for
-from bot.storage import members as store
+from bot.members import store
 from bot.storage.engine import db
 from bot.storage.models import Branch, FloatingPeriod, FloatingReport, Member
 from tests.helpers import bind, deliver

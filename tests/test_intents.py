@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.intents import INTENTS, classify
+from bot.chat.intents import INTENTS, classify
 
 TODAY = date(2026, 11, 21)  # a Saturday
 
@@ -167,7 +167,7 @@ def test_every_intent_is_covered():
     ("5号", "2026-12-05"), ("2月30日", None),
 ])
 def test_dates(text, expected):
-    from bot.intents.slots import extract_date
+    from bot.chat.slots import extract_date
 
     assert extract_date(text, TODAY) == expected
 
@@ -179,7 +179,7 @@ def test_dates(text, expected):
     ("半个月", {"days": 15}), ("一年", {"days": 365}), ("12月5日", None), ("周五", None),
 ])
 def test_durations(text, expected):
-    from bot.intents.slots import extract_duration
+    from bot.chat.slots import extract_duration
 
     assert extract_duration(text) == expected
 
@@ -188,7 +188,7 @@ def test_vocabulary_lives_in_prompts(tmp_path, monkeypatch):
     """A word added to prompts/intents.toml changes classification without touching code."""
     import shutil
 
-    import bot.intents as intents
+    import bot.chat.intents as intents
     from bot.config import Config, ROOT
 
     prompts = tmp_path / "prompts"
@@ -203,7 +203,7 @@ def test_vocabulary_lives_in_prompts(tmp_path, monkeypatch):
 
 
 def test_intent_cli_prints_one_json_line_per_text(app, tmp_path):
-    from bot.cli import intent_command
+    from bot.cli.intents import intent_command
 
     runner = app.test_cli_runner()
     result = runner.invoke(intent_command, ["我请假，孩子生病", "签到 4821"])

@@ -8,8 +8,9 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from bot import meetings, outbox
-from bot.cli_meetings import group as meetings_cli
+from bot.meetings import planning as meetings
+from bot.chat import outbox
+from bot.cli.meetings import group as meetings_cli
 from bot.clock import BEIJING
 from bot.storage.engine import db
 from bot.storage.models import Branch, MeetingAttendance

@@ -9,8 +9,9 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from bot import meetings, reminders
-from bot.cli_meetings import group as meetings_cli
+from bot.meetings import planning as meetings
+from bot.meetings import reminders
+from bot.cli.meetings import group as meetings_cli
 from bot.clock import BEIJING
 from bot.storage.engine import db
 from bot.storage.models import Branch, Meeting, Reminder
@@ -157,6 +158,6 @@ def test_a_leader_moves_and_cancels_in_chat(app, platform, fake, theme_day, cloc
     ("25:00", None),
 ])
 def test_times_in_words(text, expected):
-    from bot.intents.slots import extract_time
+    from bot.chat.slots import extract_time
 
     assert extract_time(text) == expected

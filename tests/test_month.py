@@ -20,14 +20,15 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from bot import digest, reminders
-from bot.cli_meetings import group as meetings_cli
-from bot.cli_meetings import reminders_group
+from bot import digest
+from bot.meetings import reminders
+from bot.cli.meetings import group as meetings_cli
+from bot.cli.meetings import reminders_group
 from bot.clock import BEIJING
 from bot.config import ROOT
 from bot.jobs.meetings import close_finished_meetings
-from bot.roster import import_file
-from bot.storage import members as store
+from bot.members.roster import import_file
+from bot.members import store
 from bot.storage.engine import db
 from bot.storage.models import Member, Meeting, OutboundMessage, Reminder
 from tests.helpers import ROSTER, deliver, write_roster
@@ -77,7 +78,7 @@ class Month:
                    SECRET_KEY=cfg["SECRET_KEY"],
                    REMINDER_CONCURRENCY="4", ZHIBU_CLOCK_FILE=str(self.clock_file),
                    ZHIBU_INSTANCE=str(self.clock_file.parent / "instance"))
-        args = [sys.executable, "-m", "rq.cli", "worker", "--config", "bot.rq_settings",
+        args = [sys.executable, "-m", "rq.cli", "worker", "--config", "bot.jobs.rq_settings",
                 "--logging_level", "INFO", *(["--burst"] if burst else [])]
         return subprocess.Popen(args, cwd=ROOT, env=env, start_new_session=True,
                                 stdout=open(self.worker_log, "a"), stderr=subprocess.STDOUT)

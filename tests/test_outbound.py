@@ -8,8 +8,8 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from bot import wechat
-from bot.storage import members as store
+from bot.wechat import client as wechat
+from bot.members import store
 from bot.storage.engine import db
 from bot.storage.models import OutboundMessage
 from tests.helpers import bind

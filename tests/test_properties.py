@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
 
 from bot import clock
-from bot.simulator import message_xml
+from bot.wechat.simulator import message_xml
 from bot.storage.engine import db
 from bot.storage.models import InboundMessage, WebhookNonce
 from tests.helpers import bind

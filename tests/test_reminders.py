@@ -9,11 +9,12 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from bot import meetings, reminders
-from bot.cli_meetings import reminders_group
+from bot.meetings import planning as meetings
+from bot.meetings import reminders
+from bot.cli.meetings import reminders_group
 from bot.clock import BEIJING
-from bot.rules import reminders as rules
-from bot.storage import members as store
+from bot.meetings import reminder_rules as rules
+from bot.members import store
 from bot.storage.engine import db
 from bot.storage.models import Branch, Meeting, Reminder
 from tests.helpers import bind
@@ -164,7 +165,7 @@ def test_recovery_from_a_dead_worker_never_duplicates_or_skips(app, fake, branch
 def test_a_worker_that_died_after_the_platform_accepted_sends_nothing_twice(app, fake, branch):
     """The platform accepted two digests; the worker died before writing that down. The journal
     (written the moment the platform answered) lets recovery settle them instead of resending."""
-    from bot import wechat
+    from bot.wechat import client as wechat
 
     now = beijing(11, 24, 14, 30)
     reminders.materialise(now)

@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from bot.cli import roster_import
-from bot.roster import NotARoster, import_file
-from bot.storage import members as store
+from bot.cli.members import roster_import
+from bot.members.roster import NotARoster, import_file
+from bot.members import store
 from bot.storage.engine import db
 from bot.storage.models import Branch, Member, PartyGroup
 from tests.helpers import ROSTER, ROSTER_HEADER, write_roster

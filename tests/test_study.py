@@ -9,9 +9,11 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from bot import attendance, meetings, reminders
+from bot.meetings import attendance
+from bot.meetings import planning as meetings
+from bot.meetings import reminders
 from bot.clock import BEIJING
-from bot.storage import members as store
+from bot.members import store
 from bot.storage.engine import db
 from bot.storage.models import Branch, OutboundMessage, StudyCheckin
 from tests.helpers import bind

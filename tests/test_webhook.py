@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot import handlers
-from bot.signing import sign
-from bot.simulator import message_xml
+from bot.chat import dispatch as handlers
+from bot.wechat.signing import sign
+from bot.wechat.simulator import message_xml
 from bot.storage.engine import db
 from bot.storage.models import InboundMessage, Member, WechatUser
 from tests.helpers import AES_KEY, Platform, bind, write_roster
@@ -132,8 +132,8 @@ def _bound(app, platform, tmp_path):
 
 def test_retries_are_processed_once_and_get_the_same_reply(app, platform, tmp_path):
     from bot import clock
-    from bot.roster import import_file
-    from bot.storage import members as store
+    from bot.members.roster import import_file
+    from bot.members import store
 
     import_file(write_roster(tmp_path / "roster.csv"), clock.now(), "机关党委")
     code = store.invite_code_for(store.members_by_name("李红梅")[0], clock.now(), 30).code
@@ -159,22 +159,22 @@ def test_concurrent_duplicate_waits_for_the_first_reply(app, platform):
     """A retry arriving while the first delivery is still being handled returns its reply."""
     import threading
 
-    from bot import inbound
+    from bot.chat import inbound
 
     gate = threading.Event()
-    original = handlers.default_handlers
+    original = app.extensions["handlers"]
 
     class Slow(handlers.Handler):
         def check(self, msg):
             return True
 
-        def handle(self, msg):
+        def handle(self, msg, match):
             gate.wait(2)
             return "慢慢处理完了"
 
     xml = message_xml("o_slow", text="你好", msg_id=9001)
     results = []
-    handlers.default_handlers = lambda: [Slow()]
+    app.extensions["handlers"] = [Slow()]
     try:
         body = xml.encode()
         worker = threading.Thread(target=lambda: results.append(_process_in_app(app, body)))
@@ -190,13 +190,13 @@ def test_concurrent_duplicate_waits_for_the_first_reply(app, platform):
         second = inbound.process(body)
         worker.join()
     finally:
-        handlers.default_handlers = original
+        app.extensions["handlers"] = original
     assert "慢慢处理完了" in results[0] and "慢慢处理完了" in second
     assert count(InboundMessage) == 1
 
 
 def _process_in_app(app, body):
-    from bot import inbound
+    from bot.chat import inbound
 
     with app.app_context():
         try:
@@ -289,21 +289,21 @@ def test_every_message_type_and_event(app, platform, tmp_path):
 
 def test_a_failing_handler_becomes_a_polite_reply(app, platform, tmp_path):
     _bound(app, platform, tmp_path)
-    original = handlers.default_handlers
+    original = app.extensions["handlers"]
 
     class Broken(handlers.Handler):
         def check(self, msg):
             return True
 
-        def handle(self, msg):
+        def handle(self, msg, match):
             db.session.add(Member(name="半截", phone="13999999999", branch_id=1))
             raise RuntimeError("boom")
 
-    handlers.default_handlers = lambda: [Broken()]
+    app.extensions["handlers"] = [Broken()]
     try:
         reply = platform.text("o_zhang", "随便说点什么")
     finally:
-        handlers.default_handlers = original
+        app.extensions["handlers"] = original
     assert "抱歉" in reply
     row = db.session.execute(select(InboundMessage).order_by(InboundMessage.id.desc())) \
         .scalars().first()
@@ -334,22 +334,22 @@ def test_healthz_reports_a_dead_redis(app):
 def test_a_database_failure_at_commit_is_a_polite_reply_not_a_500(app, platform, tmp_path):
     """A write the database refuses (here a reply longer than the column on PostgreSQL, or any
     failure at commit) is answered politely; the platform's retry may try again."""
-    original = handlers.default_handlers
+    original = app.extensions["handlers"]
 
     class Overlong(handlers.Handler):
         def check(self, msg):
             return True
 
-        def handle(self, msg):
+        def handle(self, msg, match):
             msg.record.intent = "x" * 500  # column holds 32: PostgreSQL refuses at commit
             msg.record.msg_type = None     # NOT NULL: every database refuses at commit
             return "不会送出"
 
-    handlers.default_handlers = lambda: [Overlong()]
+    app.extensions["handlers"] = [Overlong()]
     try:
         response = platform.post(message_xml("o_fail", text="你好", msg_id=4242))
     finally:
-        handlers.default_handlers = original
+        app.extensions["handlers"] = original
     assert response.status_code == 200
     assert "抱歉" in platform.reply_of(response)
     kept = db.session.execute(select(InboundMessage)).scalar_one()  # kept, marked failed

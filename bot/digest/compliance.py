@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot import compliance
+from bot.meetings import compliance
 from bot.clock import to_beijing
 from bot.digest.core import Item, contributes
 from bot.replies import render
-from bot.rules import compliance as rules
+from bot.meetings import compliance_rules as rules
 from bot.storage.models import Branch
 
 

@@ -26,11 +26,11 @@ from datetime import datetime, time
 from flask import current_app
 from sqlalchemy import select
 
-from bot import wechat
+from bot.wechat import client as wechat
 from bot.clock import BEIJING, to_beijing
 from bot.replies import render
-from bot.rules import reminders as quiet
-from bot.rules.organisation import LEADER_ROLES
+from bot.meetings import reminder_rules as quiet
+from bot.members.rules import LEADER_ROLES
 from bot.storage.engine import db
 from bot.storage.models import Branch, Member, MemberRole, OutboundMessage
 

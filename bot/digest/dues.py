@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot import dues
+from bot.dues import ledger as dues
 from bot.digest.core import Item, contributes
 from bot.replies import render
-from bot.rules import thresholds
+from bot.members import thresholds
 from bot.storage.models import Branch
 
 

@@ -7,11 +7,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from bot import floating
+from bot.floating import reports as floating
 from bot.clock import to_beijing
 from bot.digest.core import Item, contributes
 from bot.replies import render
-from bot.rules import floating as rules
+from bot.floating import rules
 from bot.storage.engine import db
 from bot.storage.models import Branch, FloatingPeriod, Member
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot import meetings
+from bot.meetings import planning as meetings
 from bot.clock import BEIJING, to_beijing
 from bot.digest.core import Item, contributes
 from bot.replies import render
-from bot.rules import thresholds
-from bot.storage import meetings as store
-from bot.storage import members as member_store
+from bot.members import thresholds
+from bot.meetings import store
+from bot.members import store as member_store
 from bot.storage.models import Branch
 
 NAMES_SHOWN = 10  # names listed on the line of members not yet bound

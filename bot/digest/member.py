@@ -42,7 +42,7 @@ def once_a_month(topic: str, member, now: datetime) -> bool:
 @adds_to_member_digest(10)
 def study_nudge(member, now: datetime) -> list[str]:
     """学习: a gentle nudge when the month has no study at all, if the branch wants it."""
-    from bot import study
+    from bot.study import checkins as study
 
     if study.nudge_due(member, now) and once_a_month("study", member, now):
         return [render("study.nudge")]
@@ -52,7 +52,7 @@ def study_nudge(member, now: datetime) -> list[str]:
 @adds_to_member_digest(20)
 def dues_unpaid(member, now: datetime) -> list[str]:
     """党费: on the branch's reminder day (default the month's 主题党日), this month unpaid."""
-    from bot import dues
+    from bot.dues import ledger as dues
 
     line = dues.unpaid_reminder(member, now)
     if line and once_a_month("dues", member, now):
@@ -63,8 +63,8 @@ def dues_unpaid(member, now: datetime) -> list[str]:
 @adds_to_member_digest(30)
 def floating_report(member, now: datetime) -> list[str]:
     """流动党员: the monthly report, a few days before the month ends and once after it."""
-    from bot import floating
-    from bot.rules import floating as rules
+    from bot.floating import reports as floating
+    from bot.floating import rules
 
     period = floating.open_period(member) if member.is_floating else None
     if period is None:

@@ -16,16 +16,16 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from bot import dues
+from bot.dues import ledger as dues
 from bot.clock import to_beijing
-from bot.intents.payments import METHOD_LABELS
-from bot.meetings import month_bounds
+from bot.dues.payments import METHOD_LABELS
+from bot.meetings.planning import month_bounds
 from bot.replies import load, render
-from bot.rules.attendance import STATUS_LABELS
-from bot.rules.calendar import MEETING_KINDS
-from bot.rules.organisation import COMMITTEE_ROLES, mask_phone
-from bot.rules.organisation import STATUS_LABELS as MEMBER_STATUS
-from bot.storage import meetings as meeting_store
+from bot.meetings.attendance_rules import STATUS_LABELS
+from bot.meetings.calendar import MEETING_KINDS
+from bot.members.rules import COMMITTEE_ROLES, mask_phone
+from bot.members.rules import STATUS_LABELS as MEMBER_STATUS
+from bot.meetings import store as meeting_store
 from bot.storage.engine import db
 from bot.exports.links import file_name, folder
 from bot.exports.cells import csv_value, xlsx_row, xlsx_value

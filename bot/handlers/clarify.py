@@ -6,8 +6,9 @@ passes on to the topic's own handler.
 """
 from __future__ import annotations
 
-from bot import context
-from bot.handlers import Handler
+from bot.chat import context
+from bot.chat.dispatch import Handler
+from bot.chat.inbound import Incoming
 from bot.replies import render
 
 
@@ -16,35 +17,36 @@ class BareCheckinHandler(Handler):
 
     intents = ("meeting_checkin",)
 
-    def check(self, msg) -> bool:
-        return super().check(msg) and "code" not in msg.intent.slots and \
-            not context.open_checkins(msg.member, msg.now)
+    def check(self, msg: Incoming):
+        intent = super().check(msg)
+        if intent is None or "code" in intent.slots or context.open_checkins(msg.member,
+                                                                               msg.now):
+            return None
+        return intent
 
-    def handle(self, msg) -> str:
+    def handle(self, msg: Incoming, match) -> str:
         return render("checkin_no_open_meeting")
 
 
 class BareAckHandler(Handler):
-    """收到 / 好的 with no notice pending, or with both a notice and a meeting question open."""
+    """收到 / 好的 with no notice pending, or with both a notice and a meeting question open:
+    the match says which question to ask back."""
 
     intents = ("notice_ack",)
 
-    def check(self, msg) -> bool:
-        if not super().check(msg):
-            return False
+    def check(self, msg: Incoming):
+        if super().check(msg) is None:
+            return None
         notices = context.pending_notices(msg.member, msg.now)
         rsvps = context.awaiting_rsvp(msg.member, msg.now)
         if notices and not rsvps:
-            return False  # plainly an acknowledgement: the notices topic handles it
-        if rsvps:
-            msg.intent.slots["ambiguous"] = "both" if notices else "meeting"
-        return True
+            return None  # plainly an acknowledgement: the notices topic handles it
+        return "both" if notices else "meeting" if rsvps else "nothing"
 
-    def handle(self, msg) -> str:
-        ambiguous = msg.intent.slots.get("ambiguous")
-        if ambiguous == "both":
+    def handle(self, msg: Incoming, match) -> str:
+        if match == "both":
             return render("ack_which")
-        if ambiguous == "meeting":  # 收到 after a reminder: received, but coming or not?
+        if match == "meeting":  # 收到 after a reminder: received, but coming or not?
             return render("ack_rsvp")
         return render("ack_nothing_pending")
 

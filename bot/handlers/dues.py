@@ -3,16 +3,15 @@ from __future__ import annotations
 
 import re
 
-from bot import dues
+from bot.chat import intents
+from bot.chat.dispatch import Handler
+from bot.chat.inbound import Incoming
 from bot.clock import to_beijing
-from bot.handlers import Handler
-from bot.intents.payments import (VOLUNTARY, normalise, parse_amount, parse_method,
-                                  parse_months)
+from bot.dues import ledger as dues
+from bot.dues import store
+from bot.dues.payments import VOLUNTARY, normalise, parse_amount, parse_method, parse_months
+from bot.members.rules import is_leader
 from bot.replies import Outcome, render
-from bot.rules.organisation import is_leader
-from bot.storage import dues as store
-
-RECORD = re.compile(r"^\s*(?:记党费|登记党费|党费登记|收党费|记录党费)\s*[:：]?\s*(.*)$", re.S)
 
 
 class DuesQueryHandler(Handler):
@@ -20,7 +19,7 @@ class DuesQueryHandler(Handler):
 
     intents = ("dues_query",)
 
-    def handle(self, msg) -> str:
+    def handle(self, msg: Incoming, match) -> str:
         if store.others_named_in(msg.member, msg.text or ""):
             return render("dues.others")
         with_table = bool(re.search(r"标准|怎么算|比例", msg.text or ""))
@@ -30,13 +29,15 @@ class DuesQueryHandler(Handler):
 class DuesRecordHandler(Handler):
     """记党费 张三 12月 45.00 转账 (secretary, deputy or 组织委员)."""
 
-    def check(self, msg) -> bool:
-        return bool(msg.member is not None and msg.text and RECORD.match(msg.text))
+    group = "commands"
 
-    def handle(self, msg) -> str:
+    def check(self, msg: Incoming):
+        return intents.command("dues_record", msg.text) if msg.member is not None else None
+
+    def handle(self, msg: Incoming, match) -> str:
         if not is_leader(msg.member.roles):
             return render("leader_only")
-        return record_from_text(msg.member, RECORD.match(msg.text).group(1), msg.now).render()
+        return record_from_text(msg.member, match.group(1), msg.now).render()
 
 
 def find_member(leader, token: str) -> tuple[object | None, Outcome | None]:
@@ -94,7 +95,7 @@ class DuesUnpaidHandler(Handler):
 
     intents, topic = ("stats",), "dues"
 
-    def handle(self, msg) -> str:
+    def handle(self, msg: Incoming, match) -> str:
         if not is_leader(msg.member.roles):
             return render("leader_only")
         month = dues.this_month(msg.now)
@@ -106,3 +107,6 @@ class DuesUnpaidHandler(Handler):
                         arrears=render("dues.unpaid_arrears", count=n) if n else "")
                  for m, line, n in rows]
         return render("dues.unpaid_list", month=label, count=len(rows), lines="\n".join(lines))
+
+
+HANDLERS = [DuesRecordHandler(), DuesQueryHandler(), DuesUnpaidHandler()]

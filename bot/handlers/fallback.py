@@ -1,9 +1,10 @@
 """The last two handlers: topics not built yet, and text nobody understood."""
 from __future__ import annotations
 
-from bot.handlers import Handler
+from bot.chat.dispatch import Handler
+from bot.chat.inbound import Incoming
+from bot.members.rules import is_leader
 from bot.replies import load, render
-from bot.rules.organisation import is_leader
 
 LEADER_INTENTS = {"broadcast", "stats"}
 
@@ -11,20 +12,28 @@ LEADER_INTENTS = {"broadcast", "stats"}
 class PendingHandler(Handler):
     """An understood request whose topic is not available yet: say so plainly."""
 
-    def check(self, msg) -> bool:
-        return msg.intent is not None and msg.intent.name in load("replies")["features"]
+    group = "fallback"
 
-    def handle(self, msg) -> str:
-        if msg.intent.name in LEADER_INTENTS and not is_leader(msg.member.roles):
+    def check(self, msg: Incoming):
+        features = load("replies")["features"]
+        return msg.intent if msg.intent is not None and msg.intent.name in features else None
+
+    def handle(self, msg: Incoming, match) -> str:
+        if match.name in LEADER_INTENTS and not is_leader(msg.member.roles):
             return render("leader_only")
-        return render("coming_soon", feature=load("replies")["features"][msg.intent.name])
+        return render("coming_soon", feature=load("replies")["features"][match.name])
 
 
 class UnknownHandler(Handler):
     """Anything else: say we did not understand and point to 帮助."""
 
-    def check(self, msg) -> bool:
+    group = "fallback"
+
+    def check(self, msg: Incoming):
         return True
 
-    def handle(self, msg) -> str:
+    def handle(self, msg: Incoming, match) -> str:
         return render("unknown")
+
+
+HANDLERS = [PendingHandler(), UnknownHandler()]

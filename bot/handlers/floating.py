@@ -2,30 +2,29 @@
 a leader's 联系了张三… and 流动党员情况."""
 from __future__ import annotations
 
-import re
-
-from bot import floating
+from bot.chat import intents
+from bot.chat.dispatch import Handler
+from bot.chat.inbound import Incoming
 from bot.clock import to_beijing
-from bot.handlers import Handler
+from bot.floating import reports as floating
+from bot.floating import rules
+from bot.members import store as member_store
+from bot.members.rules import is_leader
 from bot.replies import render
-from bot.rules import floating as rules
-from bot.rules.organisation import is_leader
-from bot.storage import members as member_store
-
-CONTACT = re.compile(r"^\s*(?:联系了|联系过|已联系|电话联系了|走访了)\s*([\u4e00-\u9fa5]{2,4}?)"
-                     r"(?:[，,。：:\s]+(.*))?$", re.S)
 
 
 class OutgoingDialogueHandler(Handler):
     """The answer to the 外出报告's last question (or 取消)."""
 
-    def check(self, msg) -> bool:
-        return bool(msg.member is not None and msg.text is not None
-                    and floating.dialogue(msg.member, msg.now))
+    group = "dialogues"
 
-    def handle(self, msg) -> str:
-        state = floating.dialogue(msg.member, msg.now)
-        return floating.continue_outgoing(msg.member, state, msg.text, msg.now).render()
+    def check(self, msg: Incoming):
+        if msg.member is None or msg.text is None:
+            return None
+        return floating.dialogue(msg.member, msg.now)
+
+    def handle(self, msg: Incoming, match) -> str:
+        return floating.continue_outgoing(msg.member, match, msg.text, msg.now).render()
 
 
 class OutgoingHandler(Handler):
@@ -33,8 +32,8 @@ class OutgoingHandler(Handler):
 
     intents = ("outgoing_report",)
 
-    def handle(self, msg) -> str:
-        return floating.start_outgoing(msg.member, msg.intent.slots, msg.text, msg.now).render()
+    def handle(self, msg: Incoming, match) -> str:
+        return floating.start_outgoing(msg.member, match.slots, msg.text, msg.now).render()
 
 
 class ReportHandler(Handler):
@@ -42,18 +41,21 @@ class ReportHandler(Handler):
 
     intents = ("floating_report",)
 
-    def handle(self, msg) -> str:
+    def handle(self, msg: Incoming, match) -> str:
         return floating.report(msg.member, msg.text, None, msg.now).render()
 
 
 class ReportLocationHandler(Handler):
     """A location message from a floating member is part of their monthly report."""
 
-    def check(self, msg) -> bool:
-        return msg.msg_type == "location" and msg.member is not None and \
-            msg.location is not None and floating.open_period(msg.member) is not None
+    group = "events"
 
-    def handle(self, msg) -> str:
+    def check(self, msg: Incoming):
+        if msg.msg_type != "location" or msg.member is None or msg.location is None:
+            return None
+        return floating.open_period(msg.member)
+
+    def handle(self, msg: Incoming, match) -> str:
         return floating.report(msg.member, None, msg.location, msg.now).render()
 
 
@@ -62,18 +64,20 @@ class ReturnHandler(Handler):
 
     intents = ("return_report",)
 
-    def handle(self, msg) -> str:
-        return floating.report_return(msg.member, msg.intent.slots, msg.now).render()
+    def handle(self, msg: Incoming, match) -> str:
+        return floating.report_return(msg.member, match.slots, msg.now).render()
 
 
 class ContactHandler(Handler):
     """联系了张三，在苏州一切正常 (a leader, or the member's contact person)."""
 
-    def check(self, msg) -> bool:
-        return bool(msg.member is not None and msg.text and CONTACT.match(msg.text))
+    group = "commands"
 
-    def handle(self, msg) -> str:
-        name, note = CONTACT.match(msg.text).groups()
+    def check(self, msg: Incoming):
+        return intents.command("floating_contact", msg.text) if msg.member is not None else None
+
+    def handle(self, msg: Incoming, match) -> str:
+        name, note = match.groups()
         found = member_store.members_by_name(name, msg.member.branch.name)
         if not found:
             return render("dues.unknown_member", name=name)
@@ -93,7 +97,7 @@ class FloatingStatsHandler(Handler):
 
     intents, topic = ("stats",), "floating"
 
-    def handle(self, msg) -> str:
+    def handle(self, msg: Incoming, match) -> str:
         if not is_leader(msg.member.roles):
             return render("leader_only")
         rows = floating.overview(msg.member.branch_id, msg.now)
@@ -107,3 +111,7 @@ class FloatingStatsHandler(Handler):
                             msg.member.branch, "overdue_months")) if r["overdue"] else "")
                  for r in rows]
         return "\n".join([render("floating.list_intro", count=len(rows)), *lines])
+
+
+HANDLERS = [ReportLocationHandler(), ContactHandler(), OutgoingDialogueHandler(),
+            OutgoingHandler(), ReportHandler(), ReturnHandler(), FloatingStatsHandler()]

@@ -1,15 +1,16 @@
 """帮助: what this member can do, given their roles and whether they are floating."""
 from __future__ import annotations
 
-from bot.handlers import Handler
+from bot.chat.dispatch import Handler
+from bot.chat.inbound import Incoming
+from bot.members.rules import is_leader
 from bot.replies import render
-from bot.rules.organisation import is_leader
 
 
 class HelpHandler(Handler):
     intents = ("help",)
 
-    def handle(self, msg) -> str:
+    def handle(self, msg: Incoming, match) -> str:
         member = msg.member
         parts = [render("help_intro", name=member.name), render("help_member")]
         if member.is_floating:
@@ -18,3 +19,6 @@ class HelpHandler(Handler):
             parts.append(render("help_leader"))
         parts.append(render("help_outro"))
         return "\n".join(parts)
+
+
+HANDLERS = [HelpHandler()]

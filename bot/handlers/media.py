@@ -1,17 +1,20 @@
 """Messages that are not text: images and video, voice without recognition, locations."""
 from __future__ import annotations
 
-from bot.handlers import Handler
+from bot.chat.dispatch import Handler
+from bot.chat.inbound import Incoming
 from bot.replies import load, render
 
 
 class LocationHandler(Handler):
     """A location message: stored with its coordinates and label (the record keeps them)."""
 
-    def check(self, msg) -> bool:
-        return msg.msg_type == "location"
+    group = "events"
 
-    def handle(self, msg) -> str:
+    def check(self, msg: Incoming):
+        return msg.msg_type == "location" or None
+
+    def handle(self, msg: Incoming, match) -> str:
         label = (msg.location or {}).get("label")
         return render("location_received", label=label) if label else render("location_unlabelled")
 
@@ -19,20 +22,24 @@ class LocationHandler(Handler):
 class UnrecognisedVoiceHandler(Handler):
     """Voice with no Recognition text: ask for it again."""
 
-    def check(self, msg) -> bool:
-        return msg.msg_type == "voice" and not (msg.text or "").strip()
+    group = "events"
 
-    def handle(self, msg) -> str:
+    def check(self, msg: Incoming):
+        return (msg.msg_type == "voice" and not (msg.text or "").strip()) or None
+
+    def handle(self, msg: Incoming, match) -> str:
         return render("voice_unrecognised")
 
 
 class NonTextHandler(Handler):
     """Images, video, links, files: a polite word that only text, voice and location are read."""
 
-    def check(self, msg) -> bool:
-        return msg.msg_type not in ("text", "voice", "location", "event")
+    group = "events"
 
-    def handle(self, msg) -> str:
+    def check(self, msg: Incoming):
+        return msg.msg_type not in ("text", "voice", "location", "event") or None
+
+    def handle(self, msg: Incoming, match) -> str:
         kinds = load("replies")["kinds"]
         return render("non_text", kind=kinds.get(msg.msg_type, kinds["unknown"]))
 
@@ -40,13 +47,14 @@ class NonTextHandler(Handler):
 class TooLongHandler(Handler):
     """Text far longer than any request: say so rather than guess at it."""
 
+    group = "events"
     LIMIT = 1000
 
-    def check(self, msg) -> bool:
-        return msg.text is not None and len(msg.text) > self.LIMIT and \
-            (msg.intent is None or msg.intent.name == "unknown")
+    def check(self, msg: Incoming):
+        return (msg.text is not None and len(msg.text) > self.LIMIT and
+                (msg.intent is None or msg.intent.name == "unknown")) or None
 
-    def handle(self, msg) -> str:
+    def handle(self, msg: Incoming, match) -> str:
         return render("too_long")
 
 

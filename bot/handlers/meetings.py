@@ -1,14 +1,17 @@
-"""Meetings as members see them: schedule questions and sign-in (签到 4821)."""
+"""Meetings in chat: schedule questions, 参加 / 请假 (with the reason asked for), sign-in
+(签到 4821), and leaders' 批准 12, 改期 12 …, 取消 12 …; 关闭提醒 / 打开提醒."""
 from __future__ import annotations
 
 import re
 
-from bot import attendance, leave, meetings
-from bot.handlers import Handler
+from bot.chat import intents
+from bot.chat.dispatch import Handler
+from bot.chat.inbound import Incoming
+from bot.meetings import attendance, leave, store
+from bot.meetings import planning as meetings
+from bot.meetings.calendar import MEETING_KINDS
+from bot.members.rules import is_leader
 from bot.replies import render
-from bot.rules.organisation import is_leader
-from bot.rules.calendar import MEETING_KINDS
-from bot.storage import meetings as store
 
 
 def describe(meeting, key: str, leader: bool = False) -> str:
@@ -23,8 +26,8 @@ class ScheduleHandler(Handler):
 
     intents = ("schedule_query",)
 
-    def handle(self, msg) -> str:
-        kind = msg.intent.slots.get("meeting")
+    def handle(self, msg: Incoming, match) -> str:
+        kind = match.slots.get("meeting")
         found = store.upcoming_for(msg.member, msg.now, limit=3, kind=kind)
         if not found:
             return render("schedule.none_kind", kind=MEETING_KINDS[kind]) if kind \
@@ -41,9 +44,8 @@ class CheckinHandler(Handler):
 
     intents = ("meeting_checkin",)
 
-    def handle(self, msg) -> str:
-        outcome = attendance.sign_in(msg.member, msg.intent.slots.get("code"), msg.now)
-        return outcome.render()
+    def handle(self, msg: Incoming, match) -> str:
+        return attendance.sign_in(msg.member, match.slots.get("code"), msg.now).render()
 
 
 class RsvpHandler(Handler):
@@ -51,9 +53,8 @@ class RsvpHandler(Handler):
 
     intents = ("rsvp_yes",)
 
-    def handle(self, msg) -> str:
-        outcome = leave.rsvp_yes(msg.member, msg.intent.slots, msg.now)
-        return outcome.render()
+    def handle(self, msg: Incoming, match) -> str:
+        return leave.rsvp_yes(msg.member, match.slots, msg.now).render()
 
 
 class LeaveHandler(Handler):
@@ -61,86 +62,88 @@ class LeaveHandler(Handler):
 
     intents = ("leave_request",)
 
-    def handle(self, msg) -> str:
-        outcome = leave.request(msg.member, msg.intent.slots, msg.now)
-        return outcome.render()
-
-
-CANCEL = re.compile(r"^(取消|算了|不请了|不请假了|不用了)[。！!.]*$")
+    def handle(self, msg: Incoming, match) -> str:
+        return leave.request(msg.member, match.slots, msg.now).render()
 
 
 class LeaveReasonHandler(Handler):
     """The answer to 请说一下请假的原因: the next plain message is the reason (or 取消)."""
 
-    def check(self, msg) -> bool:
-        if msg.member is None or msg.msg_type not in ("text", "voice") or not msg.text:
-            return False
-        if msg.intent is not None and msg.intent.name not in ("unknown", "leave_request"):
-            return bool(CANCEL.match(msg.text.strip()))
-        return leave.waiting_for_reason(msg.member, msg.now) is not None
+    group = "dialogues"
 
-    def handle(self, msg) -> str:
+    def check(self, msg: Incoming):
+        if msg.member is None or msg.msg_type not in ("text", "voice") or not msg.text:
+            return None
         state = leave.waiting_for_reason(msg.member, msg.now)
+        if state is None:
+            return None
+        if msg.intent is not None and msg.intent.name not in ("unknown", "leave_request") \
+                and not intents.command("cancel", msg.text):
+            return None
+        return state
+
+    def handle(self, msg: Incoming, match) -> str:
         leave.forget_reason_wait(msg.member)
-        if state is None or CANCEL.match(msg.text.strip()):
+        if intents.command("cancel", msg.text):
             return render("leave.cancelled")
         reason = msg.intent.slots.get("reason") if msg.intent.name == "leave_request" else None
-        outcome = leave.request(msg.member, state, msg.now,
-                                reason=reason or msg.text.strip()[:200])
-        return outcome.render()
+        return leave.request(msg.member, match, msg.now,
+                             reason=reason or msg.text.strip()[:200]).render()
 
 
-DECISION = re.compile(r"^(不批准|不同意|驳回|不准|批准|同意|准假|准)\s*[:：]?\s*"
-                      r"(\d+(?:[\s,，、]+\d+)*)[。!！]*$")
+class _Command(Handler):
+    """An exact command of prompts/intents.toml [commands]."""
+
+    group = "commands"
+    command = ""
+    leaders_only = True
+
+    def check(self, msg: Incoming):
+        if msg.member is None or (self.leaders_only and not is_leader(msg.member.roles)):
+            return None
+        return intents.command(self.command, msg.text)
 
 
-class LeaveDecisionHandler(Handler):
+class LeaveDecisionHandler(_Command):
     """批准 12 / 不批准 12 13: a leader decides leave requests by their short numbers."""
 
-    def check(self, msg) -> bool:
-        return bool(msg.member is not None and msg.text and is_leader(msg.member.roles)
-                    and DECISION.match(msg.text.strip()))
+    command = "leave_decision"
 
-    def handle(self, msg) -> str:
-        match = DECISION.match(msg.text.strip())
+    def handle(self, msg: Incoming, match) -> str:
         approve = not match.group(1).startswith(("不", "驳"))
         numbers = [int(n) for n in re.findall(r"\d+", match.group(2))]
-        outcomes = leave.decide(msg.member, numbers, approve, msg.now)
-        return "\n".join(o.render() for o in outcomes)
+        return "\n".join(o.render() for o in leave.decide(msg.member, numbers, approve,
+                                                            msg.now))
 
 
-# The meeting's number stands alone: 取消12月5日的党课 is a date, never meeting 12.
-CHANGE = re.compile(r"^(改期|调整|取消)(?:会议)?\s*(?:编号)?\s*(\d{1,9})(?![\d月日号点.:：])"
-                    r"[，,。\s]*(.*)$", re.S)
-
-
-class MeetingChangeHandler(Handler):
+class MeetingChangeHandler(_Command):
     """改期 12 12月6日下午3点，地点五楼 / 取消 12 上级临时安排: a leader moves or cancels a
     meeting by the number shown to leaders in the schedule reply."""
 
-    def check(self, msg) -> bool:
-        return bool(msg.member is not None and msg.text and is_leader(msg.member.roles)
-                    and CHANGE.match(msg.text.strip()))
+    command = "meeting_change"
 
-    def handle(self, msg) -> str:
-        verb, number, rest = CHANGE.match(msg.text.strip()).groups()
-        outcome = meetings.change_by_chat(msg.member, int(number), verb == "取消", rest,
-                                          msg.now)
-        return outcome.render()
+    def handle(self, msg: Incoming, match) -> str:
+        verb, number, rest = match.groups()
+        return meetings.change_by_chat(msg.member, int(number), verb == "取消", rest,
+                                       msg.now).render()
 
 
-MUTE = re.compile(r"^(关闭提醒|免打扰|不要再提醒|别提醒了|少提醒)[。!！]*$")
-UNMUTE = re.compile(r"^(打开提醒|恢复提醒|开启提醒)[。!！]*$")
-
-
-class MuteHandler(Handler):
+class MuteHandler(_Command):
     """关闭提醒 / 打开提醒: optional reminders (chasers) off or on; invitations always come."""
 
-    def check(self, msg) -> bool:
-        text = (msg.text or "").strip()
-        return msg.member is not None and bool(MUTE.match(text) or UNMUTE.match(text))
+    leaders_only = False
 
-    def handle(self, msg) -> str:
-        muted = bool(MUTE.match(msg.text.strip()))
-        msg.member.reminders_muted = muted
-        return render("reminder.muted" if muted else "reminder.unmuted")
+    def check(self, msg: Incoming):
+        if msg.member is None:
+            return None
+        if intents.command("mute", msg.text):
+            return "mute"
+        return "unmute" if intents.command("unmute", msg.text) else None
+
+    def handle(self, msg: Incoming, match) -> str:
+        msg.member.reminders_muted = match == "mute"
+        return render("reminder.muted" if match == "mute" else "reminder.unmuted")
+
+
+HANDLERS = [LeaveDecisionHandler(), MeetingChangeHandler(), MuteHandler(), LeaveReasonHandler(),
+            ScheduleHandler(), CheckinHandler(), RsvpHandler(), LeaveHandler()]

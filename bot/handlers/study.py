@@ -1,8 +1,9 @@
 """Study as members see it: 学习打卡, 我的学习记录, and a ranking only where the branch wants one."""
 from __future__ import annotations
 
-from bot import study
-from bot.handlers import Handler
+from bot.chat.dispatch import Handler
+from bot.chat.inbound import Incoming
+from bot.study import checkins as study
 
 
 class StudyHandler(Handler):
@@ -10,10 +11,13 @@ class StudyHandler(Handler):
 
     intents = ("study_checkin",)
 
-    def handle(self, msg) -> str:
-        slots = msg.intent.slots
+    def handle(self, msg: Incoming, match) -> str:
+        slots = match.slots
         if slots.get("ranking"):
             return study.ranking(msg.member, msg.now).render()
         if slots.get("query"):
             return study.record(msg.member, msg.now).render()
         return study.checkin(msg.member, slots, msg.now).render()
+
+
+HANDLERS = [StudyHandler()]

@@ -12,7 +12,7 @@ _app = None
 def app():
     """The worker process's app (created on first use).
 
-    Built in the worker's parent process (see bot/rq_settings.py), it is inherited by every
+    Built in the worker's parent process (see bot/jobs/rq_settings.py), it is inherited by every
     job's forked work-horse; each child drops the inherited database pools so no connection is
     ever shared across processes.
     """

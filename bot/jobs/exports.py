@@ -10,10 +10,10 @@ from bot.jobs import with_app
 @with_app
 def attendance_for(member_id: int, year: int, month: int) -> str:
     """Build the branch's attendance workbook for a leader and send them the download link."""
-    from bot import wechat
+    from bot.wechat import client as wechat
     from bot.exports import attendance as export
     from bot.exports.links import link_for
-    from bot.rules.organisation import LEADER_ROLES
+    from bot.members.rules import LEADER_ROLES
     from bot.storage.engine import db
     from bot.storage.models import Member
 

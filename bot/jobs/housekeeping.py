@@ -9,7 +9,7 @@ from bot.jobs import with_app
 def prune_nonces() -> str:
     """Forget (timestamp, nonce) pairs the freshness check refuses anyway."""
     from bot.storage.engine import db
-    from bot.webhook import prune_nonces as prune
+    from bot.wechat.webhook import prune_nonces as prune
 
     removed = prune(clock.now())
     db.session.commit()

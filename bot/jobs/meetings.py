@@ -14,8 +14,8 @@ log = logging.getLogger(__name__)
 @with_app
 def plan_upcoming(months: int = 2) -> str:
     """Materialise this month's and next month's meetings for every branch (idempotent)."""
-    from bot import meetings
-    from bot.rules.calendar import RuleError
+    from bot.meetings import planning as meetings
+    from bot.meetings.calendar import RuleError
     from bot.storage.engine import db
     from bot.storage.models import Branch
 
@@ -32,7 +32,7 @@ def plan_upcoming(months: int = 2) -> str:
 @with_app
 def close_finished_meetings() -> str:
     """Give every member of each finished meeting exactly one status (出席/远程/请假/缺席)."""
-    from bot import attendance
+    from bot.meetings import attendance
 
     return f"closed {attendance.close_finished(clock.now())}"
 
@@ -40,7 +40,7 @@ def close_finished_meetings() -> str:
 @with_app
 def plan_reminders() -> str:
     """The reminder planner: claim what is due and enqueue the send jobs."""
-    from bot import reminders
+    from bot.meetings import reminders
 
     return f"planned {len(reminders.run(clock.now()))}"
 
@@ -48,7 +48,7 @@ def plan_reminders() -> str:
 @with_app
 def send_reminder_batch(member_ids: list[int], claim: str) -> str:
     """Send the claimed reminders of these members (one digest each)."""
-    from bot import reminders
+    from bot.meetings import reminders
 
     results = reminders.send_batch(member_ids, claim, clock.now())
     return f"{sum(1 for r in results.values() if r.startswith('sent'))} sent of {len(results)}"

@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 @with_app
 def refresh_access_token() -> str:
     """Renew the shared access token ahead of expiry so no request waits for a fetch."""
-    from bot import wechat
+    from bot.wechat import client as wechat
 
     try:
         wechat.client().tokens.get()
@@ -27,7 +27,7 @@ def refresh_access_token() -> str:
 def send_to_member(member_id: int, key: str, idempotency_key: str | None = None,
                    values: dict | None = None) -> str:
     """Send prompts key `key` to one member (customer-service or template); idempotent by key."""
-    from bot import wechat
+    from bot.wechat import client as wechat
     from bot.storage.engine import db
     from bot.storage.models import Member
 

@@ -1,7 +1,7 @@
 """The tables: organisation, members, WeChat links, invite codes, inbound and outbound logs."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Date, ForeignKey, Integer, Numeric, String,
@@ -60,7 +60,7 @@ class Member(db.Model):
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     # The member asked not to be chased (optional reminders); invitations still come.
     reminders_muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    # An unfinished dialogue (bot/conversation.py): {"topic", "state", "expires"}.
+    # An unfinished dialogue (see dialogue()): {"topic", "state", "expires"}.
     conversation: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -78,9 +78,29 @@ class Member(db.Model):
     @property
     def phone_masked(self) -> str:
         """138****5678: the only form of the phone number shown in lists and replies."""
-        from bot.rules.organisation import mask_phone
+        from bot.members.rules import mask_phone
 
         return mask_phone(self.phone)
+
+    # The member's unfinished dialogue (the reason a leave request waits for, an 外出报告 being
+    # filled in) lives on their row: read with the member for free on every message, saved or
+    # dropped with the message's own transaction. One dialogue at a time, each with its expiry.
+    def dialogue(self, topic: str, now: datetime) -> dict | None:
+        """The state of the member's `topic` dialogue, if one is open and not expired."""
+        found = self.conversation
+        if not found or found.get("topic") != topic:
+            return None
+        if datetime.fromisoformat(found["expires"]) <= now:
+            return None
+        return dict(found["state"])
+
+    def start_dialogue(self, topic: str, state: dict, now: datetime, minutes: int) -> None:
+        """Open (or continue) the member's dialogue; it lapses `minutes` from now."""
+        self.conversation = {"topic": topic, "state": state,
+                             "expires": (now + timedelta(minutes=minutes)).isoformat()}
+
+    def end_dialogue(self) -> None:
+        self.conversation = None
 
 
 class MemberRole(db.Model):

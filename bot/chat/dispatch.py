@@ -1,0 +1,91 @@
+"""Dispatch: the first handler whose check() finds a match handles the message.
+
+A handler answers two questions, as python-telegram-bot's do: check(msg) — "is this mine?" —
+returns its match (the intent, a regex match, the dialogue's state …) or None, and writes
+nothing; handle(msg, match) gets that match, so nothing is parsed twice, and returns the reply.
+The ordered list is built once, when the app starts (bot/handlers/__init__.py says the order).
+
+A handler that fails is logged with the message's context and becomes a polite reply; what the
+handler half-wrote is rolled back, and the message record keeps the error. What a handler wrote
+is flushed with the message record at commit (bot.chat.inbound), which answers a failure there.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from flask import current_app
+
+from bot.chat import intents
+from bot.replies import render
+from bot.storage.engine import db
+
+if TYPE_CHECKING:
+    from bot.chat.inbound import Incoming
+
+log = logging.getLogger(__name__)
+# The groups handlers declare, in the order they are tried.
+GROUPS = ("events", "commands", "dialogues", "intents", "fallback")
+
+
+class Handler:
+    """Base class: a handler of `group` that takes the messages whose intent is one of
+    `intents` (and, for a statistics request, names `topic`); or overrides check()."""
+
+    group = "intents"
+    intents: tuple[str, ...] = ()
+    topic: str | None = None  # the `topic` slot a stats request must name
+
+    def check(self, msg: Incoming) -> Any | None:
+        """The match this handler takes the message with, or None. Writes nothing."""
+        intent = msg.intent
+        if intent is not None and intent.name in self.intents and \
+                (self.topic is None or intent.slots.get("topic") == self.topic):
+            return intent
+        return None
+
+    def handle(self, msg: Incoming, match: Any) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+@dataclass
+class Result:
+    text: str
+    status: str = "replied"  # replied / ignored / error
+    error: str | None = None
+
+
+def init_app(app, handlers: list[Handler]) -> None:
+    """Keep the ordered handler list for the app's lifetime."""
+    app.extensions["handlers"] = handlers
+
+
+def classify(msg: Incoming) -> None:
+    """Attach the intent to a text (or recognised voice) message."""
+    if msg.text is not None and msg.msg_type in ("text", "voice"):
+        msg.intent = intents.classify(msg.text, msg.today)
+
+
+def route(msg: Incoming) -> str:
+    """Classify msg and return the reply of the first handler that takes it (may raise)."""
+    classify(msg)
+    for handler in current_app.extensions["handlers"]:
+        match = handler.check(msg)
+        if match is not None and match is not False:
+            return handler.handle(msg, match)
+    return render("unknown")
+
+
+def dispatch(msg: Incoming) -> Result:
+    """Route msg through the ordered handlers; never raises."""
+    try:
+        text = route(msg)
+        return Result(text or "", "replied" if text else "ignored")
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a polite reply
+        db.session.rollback()
+        # the member's words are not logged (they may hold a phone number or an invite code)
+        log.exception("handler failed: openid=%s type=%s event=%s intent=%s text=%d chars",
+                      msg.openid, msg.msg_type, msg.event,
+                      getattr(msg.intent, "name", None), len(msg.text or ""))
+        return Result(render("error"), "error", f"{type(exc).__name__}: {exc}"[:2000])

@@ -1,0 +1,53 @@
+"""Records asked for in chat: a leader's 导出考勤 / 这个月出勤情况 → a download link, later."""
+from __future__ import annotations
+
+import re
+
+from flask import current_app
+
+from bot.chat import intents, outbox
+from bot.chat.dispatch import Handler
+from bot.chat.inbound import Incoming
+from bot.clock import to_beijing
+from bot.members.rules import is_leader
+from bot.replies import render
+
+
+class AttendanceExportHandler(Handler):
+    """导出考勤 (this month; 上个月 for the last): the workbook is built by a worker and the
+    link, valid for EXPORT_LINK_HOURS, is pushed to the leader who asked."""
+
+    intents, topic = ("stats",), "attendance"
+
+    def handle(self, msg: Incoming, match) -> str:
+        if not is_leader(msg.member.roles):
+            return render("leader_only")
+        here = to_beijing(msg.now)
+        year, month = here.year, here.month
+        if re.search(r"上个?月", msg.text or ""):
+            year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+        from bot.jobs.exports import attendance_for
+
+        outbox.later(attendance_for, msg.member.id, year, month)
+        return render("export.asked", month=month,
+                      hours=current_app.config["EXPORT_LINK_HOURS"])
+
+
+class ConsoleLinkHandler(Handler):
+    """控制台: a leader gets a one-time sign-in link to the console (10 minutes)."""
+
+    group = "commands"
+
+    def check(self, msg: Incoming):
+        return intents.command("console", msg.text) if msg.member is not None else None
+
+    def handle(self, msg: Incoming, match) -> str:
+        from bot import console
+
+        if not is_leader(msg.member.roles):
+            return render("leader_only")
+        return render("console.link", link=console.login_link(msg.member),
+                      minutes=console.LOGIN_MINUTES)
+
+
+HANDLERS = [ConsoleLinkHandler(), AttendanceExportHandler()]

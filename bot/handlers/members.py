@@ -1,0 +1,40 @@
+"""Binding (绑定 CODE), what a follower who is not bound is told, and 我的信息."""
+from __future__ import annotations
+
+from bot.chat.dispatch import Handler
+from bot.chat.inbound import Incoming
+from bot.members import binding, privacy
+from bot.replies import render
+
+
+class BindHandler(Handler):
+    """绑定 12345678: link this WeChat to the roster member the code was issued for."""
+
+    group, intents = "events", ("bind",)
+
+    def handle(self, msg: Incoming, match) -> str:
+        return binding.bind(msg.user, match.slots.get("code"), msg.now).render()
+
+
+class UnboundHandler(Handler):
+    """Any message from a follower who is not bound: how to bind, and no branch data."""
+
+    group = "events"
+
+    def check(self, msg: Incoming):
+        return (msg.member is None and msg.msg_type != "event") or None
+
+    def handle(self, msg: Incoming, match) -> str:
+        return render("bind_howto")
+
+
+class MyInfoHandler(Handler):
+    """我的信息: what the branch keeps about this member (PIPL)."""
+
+    intents = ("my_info",)
+
+    def handle(self, msg: Incoming, match) -> str:
+        return privacy.summary(msg.member)
+
+
+HANDLERS = [BindHandler(), UnboundHandler(), MyInfoHandler()]

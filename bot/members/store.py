@@ -1,0 +1,108 @@
+"""Queries about members, their WeChat link, and invite codes: the one place for each."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from bot.storage.engine import db
+from bot.storage.models import (Branch, Committee, InviteCode, Member, MemberRole, PartyGroup,
+                               WechatUser)
+
+CODE_LENGTH = 8
+
+
+def get_or_create_branch(name: str, committee_name: str) -> Branch:
+    """The branch called name, created under committee_name if new."""
+    branch = db.session.execute(select(Branch).where(Branch.name == name)).scalar_one_or_none()
+    if branch:
+        return branch
+    committee = db.session.execute(
+        select(Committee).where(Committee.name == committee_name)).scalar_one_or_none()
+    if committee is None:
+        committee = Committee(name=committee_name)
+        db.session.add(committee)
+    branch = Branch(name=name, committee=committee, settings={})
+    db.session.add(branch)
+    db.session.flush()
+    return branch
+
+
+def get_or_create_group(branch: Branch, name: str) -> PartyGroup:
+    """The Party group called name in branch, created if new."""
+    group = db.session.execute(select(PartyGroup).where(
+        PartyGroup.branch_id == branch.id, PartyGroup.name == name)).scalar_one_or_none()
+    if group is None:
+        group = PartyGroup(branch=branch, name=name)
+        db.session.add(group)
+        db.session.flush()
+    return group
+
+
+def members_by_name(name: str, branch: str | None = None,
+                    phone: str | None = None) -> list[Member]:
+    """Members called name (optionally in one branch, or with one phone), oldest first."""
+    query = select(Member).where(Member.name == name).order_by(Member.id)
+    if branch:
+        query = query.join(Branch).where(Branch.name == branch)
+    if phone:
+        query = query.where(Member.phone == phone)
+    return list(db.session.execute(query).scalars())
+
+
+def unbound_members(branch: str | None = None) -> list[Member]:
+    """Members with no WeChat linked yet, by branch then name."""
+    query = (select(Member).join(Branch).outerjoin(WechatUser, WechatUser.member_id == Member.id)
+             .where(WechatUser.id.is_(None)).order_by(Branch.name, Member.id))
+    if branch:
+        query = query.where(Branch.name == branch)
+    return list(db.session.execute(query).scalars())
+
+
+def unreachable_members(branch_id: int) -> list[Member]:
+    """Bound members the platform cannot deliver to (they unfollowed, or it answered 43004)."""
+    return list(db.session.execute(select(Member).where(
+        Member.branch_id == branch_id, Member.reachable.is_(False)).order_by(Member.id)).scalars())
+
+
+def _new_code() -> str:
+    while True:
+        code = "".join(secrets.choice("0123456789") for _ in range(CODE_LENGTH))
+        if code[0] != "0" and not db.session.execute(
+                select(InviteCode.id).where(InviteCode.code == code)).first():
+            return code
+
+
+def invite_code_for(member: Member, now: datetime, ttl_days: int) -> InviteCode:
+    """The member's live invite code, or a new one if none is unused and unexpired."""
+    live = db.session.execute(
+        select(InviteCode).where(InviteCode.member_id == member.id, InviteCode.used_at.is_(None),
+                                 InviteCode.expires_at > now)
+        .order_by(InviteCode.id.desc())).scalars().first()
+    if live:
+        return live
+    invite = InviteCode(member_id=member.id, code=_new_code(), created_at=now,
+                        expires_at=now + timedelta(days=ttl_days))
+    db.session.add(invite)
+    db.session.flush()
+    return invite
+
+
+def find_invite(code: str) -> InviteCode | None:
+    """The invite with exactly this code, with its member, branch and WeChat link loaded."""
+    member = joinedload(InviteCode.member)
+    return db.session.execute(
+        select(InviteCode).where(InviteCode.code == code)
+        .options(member.joinedload(Member.branch), member.joinedload(Member.wechat))
+    ).scalar_one_or_none()
+
+
+def leaders_of(branch_id: int) -> list[Member]:
+    """The branch's secretary, deputies and organisation committee members (one query)."""
+    from bot.members.rules import LEADER_ROLES
+
+    return list(db.session.execute(select(Member).where(
+        Member.branch_id == branch_id, Member.id.in_(select(MemberRole.member_id).where(
+            MemberRole.role.in_(LEADER_ROLES)))).order_by(Member.id)).scalars())

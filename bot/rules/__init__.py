@@ -1,1 +1,0 @@
-"""Rules of branch life, one module each (organisation, …)."""

@@ -1,0 +1,140 @@
+"""学习打卡: recording a member's study and telling them their own totals.
+
+A check-in records what was studied, for how long, on which day (今天, or 昨天补卡 within the
+branch's grace period) and a reflection (心得) when given. One record per member per day by
+default: a second check-in the same day adds to it, and the same message sent again adds
+nothing. Members see their own figures only; a ranking exists only if the branch turns it on.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+
+from bot.clock import BEIJING, to_beijing
+from bot.replies import Outcome, render
+from bot.study import rules
+from bot.study import store
+from bot.storage.engine import db
+from bot.storage.models import Member, StudyCheckin
+
+RECENT = 5  # records listed by 我的学习记录
+
+
+def _join(old: str | None, new: str | None) -> str | None:
+    if not new or (old and new in old.split("；")):
+        return old
+    return f"{old}；{new}" if old else new
+
+
+def checkin(member: Member, slots: dict, now: datetime) -> Outcome:
+    """Record a check-in (or add it to the day's record) and answer with the running totals."""
+    today = to_beijing(now).date()
+    day = date.fromisoformat(slots["date"]) if slots.get("date") else today
+    problem = rules.date_problem(day, today, member.branch)
+    if problem:
+        return Outcome(f"study.{problem}", {"days": rules.setting(member.branch, "grace_days")})
+    minutes = (slots.get("duration") or {}).get("minutes")
+    if minutes is not None and not 0 < minutes <= rules.MAX_MINUTES:
+        return Outcome("study.bad_minutes")
+    material, reflection = slots.get("material"), slots.get("reflection")
+    records = store.records_of_day(member.id, day)
+    if len(records) < int(rules.setting(member.branch, "per_day")):
+        db.session.add(StudyCheckin(member_id=member.id, day=day, seq=len(records) + 1,
+                                    material=material, minutes=minutes, reflection=reflection,
+                                    entries=1, created_at=now, updated_at=now))
+        key = "study.recorded"
+    else:
+        record = records[-1]
+        merged = (_join(record.material, material), _join(record.reflection, reflection))
+        same = merged == (record.material, record.reflection) and (
+            minutes is None or minutes == record.minutes)
+        if same:
+            return Outcome("study.already", {"day": _day(day, today), **totals(member, now)})
+        record.material, record.reflection = merged
+        if minutes is not None:
+            record.minutes = (record.minutes or 0) + minutes
+        record.entries += 1
+        record.updated_at = now
+        key = "study.added"
+    db.session.flush()
+    values = {"day": _day(day, today), "what": _what(material, minutes), **totals(member, now)}
+    return Outcome(key, values)
+
+
+def _day(day: date, today: date) -> str:
+    if day == today:
+        return render("study.today")
+    if day == today - timedelta(days=1):
+        return render("study.yesterday")
+    return render("period.day", month=day.month, day=day.day)
+
+
+def _what(material: str | None, minutes: int | None) -> str:
+    parts = [render("study.material", material=material) if material else "",
+             render("study.minutes", minutes=minutes) if minutes else ""]
+    return "".join(parts)
+
+
+def totals(member: Member, now: datetime) -> dict:
+    """This month's and this year's study days and minutes, the streak, collective study, and
+    points when the branch uses them, as reply values (aggregated in SQL)."""
+    today = to_beijing(now).date()
+    tomorrow = today + timedelta(days=1)
+    month_start, year_start = today.replace(day=1), today.replace(month=1, day=1)
+    times, month_days, minutes = store.summary(member.id, month_start, tomorrow)
+    days = store.days_between(member.id, min(year_start, today - timedelta(days=400)),
+                              tomorrow)
+    kinds = rules.setting(member.branch, "collective_kinds")
+    start = datetime.combine(month_start, datetime.min.time(), tzinfo=BEIJING)
+    collective = store.collective(member.id, kinds, start, now)
+    values = {"month_days": month_days, "month_times": times, "month_minutes": minutes,
+              "year_days": sum(1 for d in days if d >= year_start),
+              "streak": rules.streak(days, today),
+              "collective": render("study.collective", count=collective) if collective else "",
+              "points": ""}
+    if rules.setting(member.branch, "points") and times:
+        month = store.records_between(member.id, month_start, tomorrow)
+        values["points"] = render("study.points", points=sum(
+            rules.points(member.branch, r.minutes, bool(r.reflection)) for r in month))
+    return values
+
+
+def record(member: Member, now: datetime) -> Outcome:
+    """我的学习记录 / 这个月学了几次: the member's own totals and latest records."""
+    recent = store.latest(member.id, RECENT)
+    lines = [render("study.record_line", day=render("period.day", month=r.day.month,
+                                                    day=r.day.day),
+                    what=_what(r.material, r.minutes) or render("study.plain"))
+             for r in recent]
+    key = "study.record" if recent else "study.record_empty"
+    return Outcome(key, {"lines": "\n".join(lines), **totals(member, now)})
+
+
+def ranking(member: Member, now: datetime) -> Outcome:
+    """学习排名: only where the branch turned on points and the ranking."""
+    branch = member.branch
+    if not rules.ranking_visible(branch):
+        return Outcome("study.no_ranking")
+    today = to_beijing(now).date()
+    scores: dict[int, int] = defaultdict(int)
+    names = {}
+    for who, row in store.branch_month(branch.id, today.replace(day=1),
+                                       today + timedelta(days=1)):
+        scores[who.id] += rules.points(branch, row.minutes, bool(row.reflection)) or 0
+        names[who.id] = who.name
+    top = sorted(scores.items(), key=lambda pair: (-pair[1], names[pair[0]]))[:10]
+    lines = [render("study.rank_line", rank=i, name=names[mid], points=p)
+             for i, (mid, p) in enumerate(top, start=1)]
+    return Outcome("study.ranking", {"lines": "\n".join(lines) or render("study.rank_none")})
+
+
+def nudge_due(member: Member, now: datetime) -> bool:
+    """Should the member's digest carry the gentle monthly nudge (no study at all this month)?"""
+    if not rules.setting(member.branch, "nudge"):
+        return False
+    today = to_beijing(now).date()
+    if store.summary(member.id, today.replace(day=1), today + timedelta(days=1))[0]:
+        return False
+    start = datetime.combine(today.replace(day=1), datetime.min.time(), tzinfo=BEIJING)
+    return not store.collective(member.id, rules.setting(member.branch, "collective_kinds"),
+                                start, now)
