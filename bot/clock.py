@@ -1,7 +1,8 @@
 """The one clock of the application: aware UTC datetimes, replaceable in tests."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
@@ -42,3 +43,97 @@ def to_beijing(moment: datetime) -> datetime:
 def from_timestamp(seconds: int | float) -> datetime:
     """A platform CreateTime / timestamp as an aware UTC datetime."""
     return datetime.fromtimestamp(float(seconds), tz=timezone.utc)
+
+
+# Months and quarters: the one place for month arithmetic. A month is a key "2026-11" or a
+# (year, month) pair; quarters are numbered 1-4. Everything here is Beijing time.
+
+def month_key(year: int, month: int) -> str:
+    """(2026, 11) -> "2026-11"."""
+    return f"{year:04d}-{month:02d}"
+
+
+def parse_month(text: str) -> tuple[int, int]:
+    """"2026-12" -> (2026, 12); ValueError for anything else."""
+    parsed = datetime.strptime(text.strip(), "%Y-%m")
+    return parsed.year, parsed.month
+
+
+def parse_at(text: str) -> datetime:
+    """"2026-12-05 14:30" (Beijing time) -> an aware datetime; ValueError for anything else."""
+    return datetime.strptime(text.strip(), "%Y-%m-%d %H:%M").replace(tzinfo=BEIJING)
+
+
+def add_months(key: str, count: int) -> str:
+    """The month `count` months after (or before, if negative) the month `key`."""
+    year, month = (int(part) for part in key.split("-"))
+    index = year * 12 + month - 1 + count
+    return month_key(index // 12, index % 12 + 1)
+
+
+@lru_cache(maxsize=4096)
+def months_between(first: str, last: str) -> tuple[str, ...]:
+    """Every month key from first to last, inclusive (() if last is before first)."""
+    out, key = [], first
+    while key <= last:
+        out.append(key)
+        key = add_months(key, 1)
+    return tuple(out)
+
+
+def month_of(moment: datetime | date) -> str:
+    """The month key of an instant (in Beijing) or of a date."""
+    day = to_beijing(moment) if isinstance(moment, datetime) else moment
+    return month_key(day.year, day.month)
+
+
+def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
+    """The first instant of the month and of the next, Beijing time."""
+    following = add_months(month_key(year, month), 1)
+    return (datetime(year, month, 1, tzinfo=BEIJING),
+            datetime(int(following[:4]), int(following[5:]), 1, tzinfo=BEIJING))
+
+
+def last_day(day: date) -> date:
+    """The last day of day's month."""
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def next_months(now: datetime, count: int = 2) -> list[tuple[int, int]]:
+    """This month and the following ones, Beijing time (what the scheduler keeps planned)."""
+    first = month_of(now)
+    return [(int(k[:4]), int(k[5:])) for k in (add_months(first, i) for i in range(count))]
+
+
+def previous_month(year: int, month: int) -> tuple[int, int]:
+    key = add_months(month_key(year, month), -1)
+    return int(key[:4]), int(key[5:])
+
+
+def months_since(earlier: date, today: date) -> int:
+    """Whole months from earlier to today (5 Jan → 4 Mar is 1; → 5 Mar is 2)."""
+    months = (today.year - earlier.year) * 12 + today.month - earlier.month
+    return months - (today.day < earlier.day)
+
+
+def quarter_of(day: date) -> tuple[int, int]:
+    """(year, quarter) of a date."""
+    return day.year, (day.month - 1) // 3 + 1
+
+
+def quarter_months(year: int, quarter: int) -> list[tuple[int, int]]:
+    first = 3 * (quarter - 1) + 1
+    return [(year, first + i) for i in range(3)]
+
+
+def quarter_end(year: int, quarter: int) -> date:
+    """The last day of the quarter."""
+    return last_day(date(year, 3 * quarter, 1))
+
+
+def parse_quarter(text: str) -> tuple[int, int]:
+    """"2026-Q4" -> (2026, 4); ValueError otherwise."""
+    year, _, quarter = text.strip().upper().partition("-Q")
+    if not (year.isdigit() and len(year) == 4 and quarter in ("1", "2", "3", "4")):
+        raise ValueError(text)
+    return int(year), int(quarter)

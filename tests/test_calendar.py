@@ -76,12 +76,12 @@ def test_a_year_the_holiday_data_does_not_cover_falls_back_to_weekends():
 
 def test_occurrences_move_a_theme_day_off_national_day():
     settings = {"calendar": {"theme_day": "每月1日 09:00"}}
-    found = {o.kind: o for o in calendar.occurrences(settings, 2026, 10)}
+    found = {o.kind: o for o in calendar.occurrences(Branch(settings=settings), 2026, 10)}
     theme = found["theme_day"]
     assert theme.moved_from == datetime(2026, 10, 1, 9, 0, tzinfo=BEIJING)
     assert calendar.is_working_day(theme.starts_at.date()) and theme.starts_at.hour == 9
     assert theme.period == "2026-10"
-    off = calendar.occurrences({"calendar": {"committee": ""}}, 2026, 11)
+    off = calendar.occurrences(Branch(settings={"calendar": {"committee": ""}}), 2026, 11)
     assert "committee" not in {o.kind for o in off}  # a branch can switch a rule off
 
 

@@ -16,7 +16,7 @@ from bot.cli.digest import group as digest_group
 from bot.clock import BEIJING
 from bot.digest.core import Item, contributes
 from bot.jobs.digest import send_digests
-from bot.members import thresholds
+from bot.members import rules as member_rules
 from bot.members import store
 from bot.storage.engine import db
 from bot.storage.models import Branch, Member, OutboundMessage
@@ -219,14 +219,14 @@ def test_cli_dry_run_prints_the_digest_and_sends_nothing(app, platform, branch, 
 # --- thresholds -------------------------------------------------------------------------------
 
 def test_consecutive_months_rule():
-    assert thresholds.missed_organisation_life([]) is None
-    assert thresholds.missed_organisation_life(["absent", "excused"]) is True
-    assert thresholds.missed_organisation_life(["absent", "remote"]) is False
-    assert thresholds.missed_organisation_life(["excused"]) is False
+    assert member_rules.missed_organisation_life([]) is None
+    assert member_rules.missed_organisation_life(["absent", "excused"]) is True
+    assert member_rules.missed_organisation_life(["absent", "remote"]) is False
+    assert member_rules.missed_organisation_life(["excused"]) is False
     months = {(2026, 7): False, (2026, 8): True, (2026, 9): None, (2026, 10): True,
               (2026, 11): True}
-    assert thresholds.consecutive(months) == (3, (2026, 8))  # a month with nothing due is skipped
-    assert thresholds.consecutive({**months, (2026, 11): False}) == (0, None)
+    assert member_rules.consecutive(months) == (3, (2026, 8))  # a month with nothing due is skipped
+    assert member_rules.consecutive({**months, (2026, 11): False}) == (0, None)
 
 
 def held(branch, when: datetime, present=(), excused=()) -> None:

@@ -52,7 +52,7 @@ def test_every_row_of_the_dues_table(category, base, expected):
 
 
 def test_fixed_amounts_for_farmers_and_refusals():
-    branch = type("B", (), {"settings": {"dues": {"farmer_amount": "0.50"}}})()
+    branch = Branch(settings={"dues": {"farmer_amount": "0.50"}})
     assert rules.monthly("farmer", None, None, branch)[0] == Decimal("0.50")
     assert rules.monthly("farmer", None, Decimal("1.00"), branch)[0] == Decimal("1.00")
     for bad in ("1.01", "0.19"):

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from bot.meetings import attendance
 from bot.meetings import planning as meetings
 from bot.cli.exports import group as export_cli
-from bot.clock import BEIJING
-from bot.meetings.attendance_rules import STATUS_LABELS
+from bot.clock import BEIJING, month_bounds
+from bot.meetings.rules import STATUS_LABELS
 from bot.meetings import store as meeting_store
 from bot.members import store
 from bot.storage.engine import db
@@ -38,7 +38,7 @@ def month(app, platform, fake, tmp_path, clock):
     clock.set(beijing(11, 1, 9))
     meetings.plan_month(branch, 2026, 11, clock())  # 主题党日 6 Nov, 支委会 2 Nov, 党小组会 …
     meetings.add(branch, "party_lecture", beijing(11, 27, 14, 30), clock())  # still to come
-    found = meeting_store.in_range(*meetings.month_bounds(2026, 11), branch.id)
+    found = meeting_store.in_range(*month_bounds(2026, 11), branch.id)
     theme = next(m for m in found if m.kind == "theme_day")
     committee = next(m for m in found if m.kind == "committee")
     platform.text("o_zhang", "外出报告：去苏州打工三个月，电话没变13800138001")
@@ -76,7 +76,7 @@ def test_the_workbook_matches_the_database_cell_by_cell(app, month, tmp_path, cl
     assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9
     assert sheet.column_dimensions["A"].width == 10
     header = [c.value for c in sheet[2]]
-    found = meeting_store.in_range(*meetings.month_bounds(2026, 11), branch.id)
+    found = meeting_store.in_range(*month_bounds(2026, 11), branch.id)
     assert header[:4] == ["姓名", "党小组", "人员类别", "流动党员"]
     assert header[-4:] == ["应到", "实到", "请假", "缺席"]
     assert len(header) == 8 + len(found)

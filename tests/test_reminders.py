@@ -13,7 +13,7 @@ from bot.meetings import planning as meetings
 from bot.meetings import reminders
 from bot.cli.meetings import reminders_group
 from bot.clock import BEIJING
-from bot.meetings import reminder_rules as rules
+from bot.meetings import rules
 from bot.members import store
 from bot.storage.engine import db
 from bot.storage.models import Branch, Meeting, Reminder

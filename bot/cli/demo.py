@@ -34,7 +34,7 @@ def seed() -> list[str]:
 
     now = clock.now()
     for branch in db.session.execute(db.select(Branch)).scalars():
-        for year, month in meetings.next_months(now):  # so 下次开会 has an answer at once
+        for year, month in clock.next_months(now):  # so 下次开会 has an answer at once
             meetings.plan_month(branch, year, month, now)
     for member in store.unbound_members():
         invite = store.invite_code_for(member, clock.now(), current_app.config["INVITE_TTL_DAYS"])

@@ -5,7 +5,6 @@ import click
 from flask.cli import AppGroup
 
 from bot import clock
-from bot.meetings import planning as meetings
 from bot.replies import render
 
 group = AppGroup("digest", help="书记每日提醒。")
@@ -23,7 +22,7 @@ def digest_run(at_text, branch, dry_run):
         now = clock.now()
     else:
         try:
-            now = meetings.parse_at(at_text)
+            now = clock.parse_at(at_text)
         except ValueError:
             raise click.UsageError(render("calendar.bad_at", at=at_text)) from None
     results = digest.run(now, dry_run=dry_run, branch_name=branch)

@@ -9,14 +9,13 @@ from flask.cli import AppGroup
 
 from bot import clock
 from bot.dues import ledger as dues
-from bot.meetings import planning as meetings
 from bot.cli import branches_named, fail
 from bot.dues.sheet import import_payments, write_ledger
 from bot.dues.payments import parse_amount
 from bot.replies import render
 from bot.members.roster import NotARoster
 from bot.members import rules as org
-from bot.dues.rules import month_key
+from bot.clock import month_key
 from bot.members import store as member_store
 from bot.storage.engine import db
 
@@ -25,7 +24,7 @@ group = AppGroup("dues", help="党费：基数、缴费导入、台账。")
 
 def _month(text: str) -> str:
     try:
-        return month_key(*meetings.parse_month(text))
+        return month_key(*clock.parse_month(text))
     except ValueError:
         fail("calendar.bad_month_arg", month=text)
 

@@ -7,7 +7,6 @@ import click
 from flask.cli import AppGroup
 
 from bot import clock
-from bot.meetings import planning as meetings
 from bot.cli import branches_named, fail
 from bot.exports import attendance as export
 from bot.replies import render
@@ -31,7 +30,7 @@ group = AppGroup("export", help="导出：月度考勤表、会议记实表。")
 def attendance(month_text, branch, out, fmt, phones, locations, by):
     """The month's workbook: 考勤表, 请假明细, 学习打卡, 党费, 流动党员."""
     try:
-        year, month = meetings.parse_month(month_text)
+        year, month = clock.parse_month(month_text)
     except ValueError:
         fail("calendar.bad_month_arg", month=month_text)
     found = branches_named(branch)

@@ -8,13 +8,14 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from bot import clock
+from bot.meetings.rules import MEETING_KINDS
 from bot.cli import branches_named, fail
 from bot.meetings import attendance, compliance
-from bot.meetings.compliance_rules import parse_quarter
+from bot.clock import parse_quarter
 from bot.meetings import planning as meetings
 from bot.clock import to_beijing
 from bot.replies import render
-from bot.meetings import attendance_rules
+from bot.meetings import rules as meeting_rules
 from bot.meetings import calendar
 from bot.storage.engine import db
 from bot.meetings import store as meeting_store
@@ -25,7 +26,7 @@ group = AppGroup("meetings", help="三会一课与主题党日：排会、加会
 
 def _month(text: str) -> tuple[int, int]:
     try:
-        return meetings.parse_month(text)
+        return clock.parse_month(text)
     except ValueError:
         fail("calendar.bad_month_arg", month=text)
 
@@ -49,17 +50,17 @@ def plan(month_text, branch):
 
 @group.command("add")
 @click.option("--branch", required=True)
-@click.option("--kind", required=True, help=", ".join(calendar.MEETING_KINDS))
+@click.option("--kind", required=True, help=", ".join(MEETING_KINDS))
 @click.option("--at", "at_text", required=True, help='"YYYY-MM-DD HH:MM"，北京时间')
 @click.option("--group", "group_name")
 @click.option("--place")
 @click.option("--topic")
 def add(branch, kind, at_text, group_name, place, topic):
     """Add one meeting."""
-    if kind not in calendar.MEETING_KINDS:
-        fail("calendar.unknown_kind", kinds=", ".join(calendar.MEETING_KINDS))
+    if kind not in MEETING_KINDS:
+        fail("calendar.unknown_kind", kinds=", ".join(MEETING_KINDS))
     try:
-        starts_at = meetings.parse_at(at_text)
+        starts_at = clock.parse_at(at_text)
     except ValueError:
         fail("calendar.bad_at", at=at_text)
     found = branches_named(branch)[0]
@@ -74,7 +75,7 @@ def add(branch, kind, at_text, group_name, place, topic):
     meeting = meetings.add(found, kind, starts_at, clock.now(), group=party_group, place=place,
                            topic=topic)
     click.echo(render("calendar.added", when=to_beijing(meeting.starts_at).strftime(
-        "%Y-%m-%d %H:%M"), kind=calendar.MEETING_KINDS[kind], branch=found.name,
+        "%Y-%m-%d %H:%M"), kind=MEETING_KINDS[kind], branch=found.name,
         group=f" {group_name}" if group_name else "", code=meeting.checkin_code))
 
 
@@ -90,7 +91,7 @@ def move(meeting_id, at_text, place, topic):
     starts_at = None
     if at_text is not None:
         try:
-            starts_at = meetings.parse_at(at_text)
+            starts_at = clock.parse_at(at_text)
         except ValueError:
             fail("calendar.bad_at", at=at_text)
     meeting = _meeting(meeting_id)
@@ -122,7 +123,7 @@ def cancel(meeting_id, reason):
 @click.option("--json", "as_json", is_flag=True)
 def list_(month_text, branch, as_json):
     """The month's meetings (id, kind, branch, group, starts_at, place, topic, checkin_code)."""
-    start, end = meetings.month_bounds(*_month(month_text))
+    start, end = clock.month_bounds(*_month(month_text))
     branch_id = branches_named(branch)[0].id if branch else None
     rows = [meetings.as_json(m) for m in meetings.store.in_range(start, end, branch_id)]
     if as_json:
@@ -130,7 +131,7 @@ def list_(month_text, branch, as_json):
         return
     for row in rows:
         click.echo(f"{row['id']}\t{row['starts_at'][:16].replace('T', ' ')}\t"
-                   f"{calendar.MEETING_KINDS[row['kind']]}\t{row['branch']}"
+                   f"{MEETING_KINDS[row['kind']]}\t{row['branch']}"
                    f"{' ' + row['group'] if row['group'] else ''}\t{row['checkin_code']}")
 
 
@@ -156,21 +157,21 @@ def _meeting(meeting_id: int) -> Meeting:
 @group.command("mark")
 @click.argument("meeting_id", type=int)
 @click.option("--member", "name", required=True, help="姓名")
-@click.option("--status", required=True, help=", ".join(attendance_rules.STATUS_LABELS))
+@click.option("--status", required=True, help=", ".join(meeting_rules.STATUS_LABELS))
 @click.option("--reason", default="", help="补登原因（必填）")
 @click.option("--by", default="cli", show_default=True, help="谁补登的（记入留痕）")
 def mark(meeting_id, name, status, reason, by):
     """补登: set one member's attendance by hand, with a reason (kept in the audit trail)."""
     meeting = _meeting(meeting_id)
-    if status not in attendance_rules.STATUS_LABELS:
-        fail("attendance.bad_status", statuses=", ".join(attendance_rules.STATUS_LABELS))
+    if status not in meeting_rules.STATUS_LABELS:
+        fail("attendance.bad_status", statuses=", ".join(meeting_rules.STATUS_LABELS))
     if not reason.strip():
         fail("attendance.need_reason")
     member = next((m for m in meeting_store.due_members(meeting) if m.name == name), None)
     if member is None:
         fail("attendance.unknown_member", meeting=attendance.label(meeting), name=name)
     old = attendance.mark(meeting, member, status, reason.strip(), by, clock.now())
-    labels = attendance_rules.STATUS_LABELS
+    labels = meeting_rules.STATUS_LABELS
     click.echo(render("attendance.marked", name=name, meeting=attendance.label(meeting),
                       old=labels.get(old, "—"), new=labels[status], reason=reason.strip()))
 
@@ -219,7 +220,7 @@ def reminders_run(at_text, dry_run):
     from bot.meetings import reminders
 
     try:
-        now = meetings.parse_at(at_text)
+        now = clock.parse_at(at_text)
     except ValueError:
         fail("calendar.bad_at", at=at_text)
     for planned, result in reminders.run(now, dry_run=dry_run, inline=True):

@@ -19,13 +19,12 @@ from redis.exceptions import RedisError
 
 from bot import clock
 from bot.meetings import compliance
-from bot.meetings import planning as meetings
 from bot.config import secret
 from bot.exports import attendance as export
 from bot.exports import record as meeting_record
 from bot.exports.links import ClockSigner, folder
-from bot.meetings.calendar import MEETING_KINDS
-from bot.meetings.compliance_rules import parse_quarter, quarter_of
+from bot.meetings.rules import MEETING_KINDS
+from bot.clock import parse_quarter, quarter_of
 from bot.members.rules import is_leader
 from bot.meetings import store as meeting_store
 from bot.storage.engine import db
@@ -104,10 +103,10 @@ def home():
     here = clock.to_beijing(clock.now())
     month = request.args.get("month") or f"{here.year:04d}-{here.month:02d}"
     try:
-        year, number = meetings.parse_month(month)
+        year, number = clock.parse_month(month)
     except ValueError:
         abort(400)
-    found = meeting_store.in_range(*meetings.month_bounds(year, number), leader.branch_id)
+    found = meeting_store.in_range(*clock.month_bounds(year, number), leader.branch_id)
     quarter = f"{here.year}-Q{quarter_of(here.date())[1]}"
     return render_template("home.html", leader=leader, month=month, meetings=found,
                            kinds=MEETING_KINDS, quarter=quarter, to_beijing=clock.to_beijing)
@@ -118,7 +117,7 @@ def attendance():
     leader = _leader()
     month = request.args.get("month", "")
     try:
-        year, number = meetings.parse_month(month)
+        year, number = clock.parse_month(month)
     except ValueError:
         abort(400)
     log = export.save(leader.branch, year, number, clock.now(), f"member:{leader.id}",

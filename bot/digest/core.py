@@ -29,7 +29,7 @@ from sqlalchemy import select
 from bot.wechat import client as wechat
 from bot.clock import BEIJING, to_beijing
 from bot.replies import render
-from bot.meetings import reminder_rules as quiet
+from bot.meetings import rules as meeting_rules
 from bot.members.rules import LEADER_ROLES
 from bot.storage.engine import db
 from bot.storage.models import Branch, Member, MemberRole, OutboundMessage
@@ -72,7 +72,8 @@ def collect(branch: Branch, now: datetime) -> list[Item]:
 
 
 def setting(branch: Branch, key: str):
-    return {**DEFAULTS, **(branch.settings or {}).get("digest", {})}[key]
+    """The branch's digest setting `key` (at, roles), or its default."""
+    return branch.setting("digest", DEFAULTS)[key]
 
 
 def send_time(branch: Branch, day) -> datetime:
@@ -83,7 +84,7 @@ def send_time(branch: Branch, day) -> datetime:
 
 def is_due(branch: Branch, now: datetime) -> bool:
     """Has today's digest time come (and are we outside quiet hours)?"""
-    return now >= send_time(branch, to_beijing(now).date()) and not quiet.in_quiet(now, branch)
+    return now >= send_time(branch, to_beijing(now).date()) and not meeting_rules.in_quiet(now, branch)
 
 
 def recipients(branch: Branch) -> list[Member]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from bot.dues import ledger as dues
 from bot.digest.core import Item, contributes
 from bot.replies import render
-from bot.members import thresholds
+from bot.members import rules as member_rules
 from bot.storage.models import Branch
 
 
@@ -19,10 +19,10 @@ def unpaid_months(branch: Branch, now: datetime) -> list[Item]:
     for account in dues.branch_accounts(branch.id, month):
         member = account.member
         run, first = account.unpaid_run(month)
-        level = thresholds.level(branch, run)
+        level = member_rules.level(branch, run)
         if level:
             items.append(Item(f"dues_{level}", f"dues:{member.id}:{run}", render(
                 f"dues.digest_{level}", name=member.name, months=run,
                 since=render("digest.month", year=first[0], month=first[1]),
-                rule=thresholds.RULE_MONTHS)))
+                rule=member_rules.RULE_MONTHS)))
     return items

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from bot import clock
 from bot.floating import reports as floating
 from bot.clock import to_beijing
 from bot.digest.core import Item, contributes
@@ -27,7 +28,7 @@ def floating_members(branch: Branch, now: datetime) -> list[Item]:
         .order_by(FloatingPeriod.id)).all()
     for period, member in rows:
         seen = [d for d in (floating.last_report(period), floating.last_contact(period)) if d]
-        silent = rules.months_since(max(seen, default=period.left_on), today)
+        silent = clock.months_since(max(seen, default=period.left_on), today)
         contact = db.session.get(Member, period.contact_person_id) \
             if period.contact_person_id else None
         values = {"name": member.name, "where": period.destination, "months": silent,
@@ -41,7 +42,7 @@ def floating_members(branch: Branch, now: datetime) -> list[Item]:
             items.append(Item("floating_overdue", f"floating-overdue:{period.id}:{silent}",
                               render("floating.digest_overdue", **values),
                               also_to=(contact.id,) if contact else ()))
-        away = rules.months_since(period.left_on, today)
+        away = clock.months_since(period.left_on, today)
         if away >= rules.setting(branch, "transfer_months"):
             items.append(Item("floating_transfer", f"floating-transfer:{period.id}",
                               render("floating.digest_transfer", **{**values, "months": away})))

@@ -12,7 +12,7 @@ from bot.meetings import planning as meetings
 from bot.clock import BEIJING, to_beijing
 from bot.digest.core import Item, contributes
 from bot.replies import render
-from bot.members import thresholds
+from bot.members import rules as member_rules
 from bot.meetings import store
 from bot.members import store as member_store
 from bot.storage.models import Branch
@@ -83,13 +83,13 @@ def absence(branch: Branch, now: datetime) -> list[Item]:
         names[member.id] = member
     items = []
     for member_id, by_month in months.items():
-        run, first = thresholds.consecutive({
-            month: thresholds.missed_organisation_life(statuses)
+        run, first = member_rules.consecutive({
+            month: member_rules.missed_organisation_life(statuses)
             for month, statuses in by_month.items()})
-        level = thresholds.level(branch, run)
+        level = member_rules.level(branch, run)
         if level:
             items.append(Item(f"absence_{level}", f"absence:{member_id}:{run}", render(
                 f"digest.absence_{level}", name=names[member_id].name, months=run,
                 since=render("digest.month", year=first[0], month=first[1]),
-                rule=thresholds.RULE_MONTHS)))
+                rule=member_rules.RULE_MONTHS)))
     return items

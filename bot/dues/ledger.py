@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from bot import clock
 from bot.clock import to_beijing
 from bot.dues.payments import METHOD_LABELS
 from bot.replies import Outcome, render
@@ -52,9 +53,9 @@ class Account:
 
     def unpaid_run(self, before: str) -> tuple[int, tuple | None]:
         """Consecutive unpaid months ending with the last month before `before`."""
-        from bot.members.thresholds import consecutive
+        from bot.members.rules import consecutive
 
-        flags = {rules.parse_month(m.month): (not m.paid) if m.due else None
+        flags = {clock.parse_month(m.month): (not m.paid) if m.due else None
                  for m in self.months.values() if m.month < before}
         return consecutive(flags)
 
@@ -78,7 +79,7 @@ def account(member: Member, through: str, bases=None, payments=None) -> Account:
     last = max([through, *paid])
     computed: dict[int, tuple] = {}  # one computation per base row, not per month
     if bases:
-        for key in rules.months_between(bases[0].from_month, last):
+        for key in clock.months_between(bases[0].from_month, last):
             row = base_in(bases, key)
             if id(row) not in computed:
                 try:
@@ -93,7 +94,7 @@ def account(member: Member, through: str, bases=None, payments=None) -> Account:
 
 def this_month(now: datetime) -> str:
     here = to_beijing(now)
-    return rules.month_key(here.year, here.month)
+    return clock.month_key(here.year, here.month)
 
 
 def explain(line: Month) -> str:
@@ -149,7 +150,7 @@ def record(member: Member, months: list[str], amount: Decimal, method: str, paid
     if amount <= 0 or amount > Decimal("100000"):
         return Outcome("dues.bad_amount", {"amount": amount})
     current = this_month(now)
-    if months[-1] > rules.add_months(current, rules.ADVANCE_MONTHS):
+    if months[-1] > clock.add_months(current, rules.ADVANCE_MONTHS):
         return Outcome("dues.too_far_ahead", {"months": rules.ADVANCE_MONTHS})
     acc = account(member, months[-1])
     already = [m for m in months if m in acc.months and acc.months[m].paid]
@@ -268,13 +269,13 @@ def sync_from_roster(member: Member, now: datetime) -> None:
     month = this_month(now)
     paid = account(member, month).months
     while month in paid and paid[month].paid:
-        month = rules.add_months(month, 1)
+        month = clock.add_months(month, 1)
     set_base(member, member.dues_category, member.dues_base, month, "roster", now)
 
 
 def reminder_day(branch, now: datetime) -> bool:
     """Is today the branch's dues reminder day (its setting, else this month's 主题党日)?"""
-    from bot.meetings.planning import month_bounds
+    from bot.clock import month_bounds
     from bot.meetings import store as meeting_store
 
     today = to_beijing(now).date()

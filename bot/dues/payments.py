@@ -9,7 +9,7 @@ import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from bot.dues.rules import month_key, months_between
+from bot.clock import month_key, months_between
 
 METHODS = {"现金": "cash", "转账": "transfer", "银行": "transfer", "微信": "online",
            "支付宝": "online", "线上": "online", "网上": "online", "在线": "online",

@@ -10,7 +10,6 @@ Per branch, in Branch.settings["dues"]: {"farmer_amount": "0.20"} (0.20 to 1.00 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
 
 FEN = Decimal("0.01")
 # (upper bound of the base, inclusive; rate). None: no upper bound.
@@ -30,7 +29,8 @@ class DuesError(ValueError):
 
 
 def setting(branch, key: str):
-    return {**DEFAULTS, **(branch.settings or {}).get("dues", {})}[key]
+    """The branch's dues setting `key`, or its default."""
+    return branch.setting("dues", DEFAULTS)[key]
 
 
 def money(value) -> Decimal:
@@ -67,27 +67,3 @@ def monthly(category: str, base: Decimal | None, amount: Decimal | None = None,
         return FIXED[category], None
     raise DuesError("dues.no_category", {})
 
-
-def month_key(year: int, month: int) -> str:
-    return f"{year:04d}-{month:02d}"
-
-
-def parse_month(key: str) -> tuple[int, int]:
-    year, month = key.split("-")
-    return int(year), int(month)
-
-
-def add_months(key: str, count: int) -> str:
-    year, month = parse_month(key)
-    index = year * 12 + month - 1 + count
-    return month_key(index // 12, index % 12 + 1)
-
-
-@lru_cache(maxsize=4096)
-def months_between(first: str, last: str) -> tuple[str, ...]:
-    """Every month key from first to last, inclusive (() if last is before first)."""
-    out, key = [], first
-    while key <= last:
-        out.append(key)
-        key = add_months(key, 1)
-    return tuple(out)

@@ -19,10 +19,10 @@ from sqlalchemy.orm import selectinload
 from bot.dues import ledger as dues
 from bot.clock import to_beijing
 from bot.dues.payments import METHOD_LABELS
-from bot.meetings.planning import month_bounds
+from bot.clock import month_bounds
 from bot.replies import load, render
-from bot.meetings.attendance_rules import STATUS_LABELS
-from bot.meetings.calendar import MEETING_KINDS
+from bot.meetings.rules import STATUS_LABELS
+from bot.meetings.rules import MEETING_KINDS
 from bot.members.rules import COMMITTEE_ROLES, mask_phone
 from bot.members.rules import STATUS_LABELS as MEMBER_STATUS
 from bot.meetings import store as meeting_store

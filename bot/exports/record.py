@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.clock import to_beijing
 from bot.replies import load
-from bot.meetings.calendar import MEETING_KINDS
+from bot.meetings.rules import MEETING_KINDS
 from bot.meetings import store
 from bot.storage.engine import db
 from bot.storage.models import ExportLog, Meeting

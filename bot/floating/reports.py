@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from bot import clock
 from bot.chat import outbox
 from bot.clock import to_beijing
 from bot.chat import slots as S
@@ -266,11 +267,10 @@ def log_contact(member: Member, note: str | None, on: date, by: str, now: dateti
 
 def reported(member: Member, month: str, months: int = 1) -> bool:
     """Has the member sent (part of) a report in the `months` months ending with `month`?"""
-    from bot.dues.rules import add_months
 
     return db.session.execute(select(FloatingReport.id).where(
         FloatingReport.member_id == member.id, FloatingReport.month <= month,
-        FloatingReport.month > add_months(month, -months))).first() is not None
+        FloatingReport.month > clock.add_months(month, -months))).first() is not None
 
 
 def last_report(period: FloatingPeriod) -> date | None:
@@ -306,7 +306,7 @@ def overview(branch_id: int, now: datetime) -> list[dict]:
             "contact_person": contact.name if contact else None,
             "last_report": report_day.isoformat() if report_day else None,
             "last_contact": contact_day.isoformat() if contact_day else None,
-            "overdue": rules.months_since(latest, today) >=
+            "overdue": clock.months_since(latest, today) >=
             rules.setting(member.branch, "overdue_months"),
-            "months_away": rules.months_since(period.left_on, today)})
+            "months_away": clock.months_since(period.left_on, today)})
     return out

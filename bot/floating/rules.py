@@ -11,7 +11,9 @@ The bot only reminds and shows; it decides nothing about a member's status.
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
+
+from bot.clock import last_day
 
 DEFAULTS = {"report_months": 1, "remind_days": 3, "overdue_months": 2, "lost_months": 6,
             "transfer_months": 6}
@@ -21,13 +23,9 @@ PLAUSIBLE = {"lat": (3.0, 54.0), "lon": (73.0, 136.0)}
 
 
 def setting(branch, key: str) -> int:
-    return int({**DEFAULTS, **(branch.settings or {}).get("floating", {})}[key])
+    """The branch's floating-member setting `key`, or its default."""
+    return int(branch.setting("floating", DEFAULTS)[key])
 
-
-def months_since(earlier: date, today: date) -> int:
-    """Whole months from earlier to today (5 Jan → 4 Mar is 1; → 5 Mar is 2)."""
-    months = (today.year - earlier.year) * 12 + today.month - earlier.month
-    return months - (today.day < earlier.day)
 
 
 def plausible(latitude: float, longitude: float) -> bool:
@@ -41,5 +39,4 @@ def plausible(latitude: float, longitude: float) -> bool:
 
 def month_end_near(today: date, branch) -> bool:
     """Is today within the last `remind_days` days of its month?"""
-    last = (today.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-    return (last - today).days < setting(branch, "remind_days")
+    return (last_day(today) - today).days < setting(branch, "remind_days")

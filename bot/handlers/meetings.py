@@ -9,7 +9,7 @@ from bot.chat.dispatch import Handler
 from bot.chat.inbound import Incoming
 from bot.meetings import attendance, leave, store
 from bot.meetings import planning as meetings
-from bot.meetings.calendar import MEETING_KINDS
+from bot.meetings.rules import MEETING_KINDS
 from bot.members.rules import is_leader
 from bot.replies import render
 

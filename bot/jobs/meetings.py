@@ -21,7 +21,7 @@ def plan_upcoming(months: int = 2) -> str:
 
     now, created = clock.now(), 0
     for branch in db.session.execute(select(Branch).order_by(Branch.id)).scalars():
-        for year, month in meetings.next_months(now, months):
+        for year, month in clock.next_months(now, months):
             try:
                 created += meetings.plan_month(branch, year, month, now)[0]
             except RuleError as exc:  # a branch's own rule is wrong: the others still plan

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.meetings.planning import label  # noqa: F401  (callers name meetings through here too)
 from bot.replies import Outcome, when
-from bot.meetings import attendance_rules as rules
+from bot.meetings import rules
 from bot.meetings import store
 from bot.storage.engine import db
 from bot.storage.models import AttendanceChange, Meeting, MeetingAttendance, Member

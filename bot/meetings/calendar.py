@@ -17,17 +17,10 @@ from datetime import date, datetime, time, timedelta
 
 import chinese_calendar
 
-from bot.clock import BEIJING
+from bot.clock import BEIJING, last_day, quarter_of
 from bot.chat.numbers import to_number
 from bot.replies import render
 
-MEETING_KINDS = {
-    "theme_day": "主题党日", "branch_assembly": "支部党员大会", "committee": "支委会",
-    "group": "党小组会", "party_lecture": "党课", "org_life": "组织生活会",
-}
-# Who is due at each kind of meeting.
-AUDIENCE = {"theme_day": "branch", "branch_assembly": "branch", "committee": "committee",
-            "group": "group", "party_lecture": "branch", "org_life": "branch"}
 DEFAULT_RULES = {
     "theme_day": "每月第一个星期五 14:30",
     "committee": "每月第一个星期一 09:00",
@@ -67,13 +60,13 @@ class Rule:
         if self.every == "month":
             return f"{year}-{month:02d}"
         if self.every == "quarter":
-            return f"{year}-Q{(month - 1) // 3 + 1}"
+            return f"{year}-Q{quarter_of(date(year, month, 1))[1]}"
         return str(year)
 
     def day_in(self, year: int, month: int) -> date | None:
         """The day this rule names in that month (before any holiday move)."""
         first = date(year, month, 1)
-        last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        last = last_day(first)
         kind = self.day[0]
         if kind == "date":
             return first.replace(day=min(self.day[1], last.day))
@@ -160,14 +153,14 @@ def apply_policy(day: date, policy: str) -> date:
     return day
 
 
-def rules_for(settings: dict) -> dict[str, Rule]:
+def rules_for(branch) -> dict[str, Rule]:
     """The branch's rules: defaults, overridden by settings["calendar"]; "" switches one off."""
-    texts = {**DEFAULT_RULES, **(settings or {}).get("calendar", {})}
+    texts = branch.setting("calendar", DEFAULT_RULES)
     return {kind: parse_rule(text) for kind, text in texts.items() if text}
 
 
-def policy_for(settings: dict) -> str:
-    return (settings or {}).get("holiday_policy", "next_working_day")
+def policy_for(branch) -> str:
+    return (branch.settings or {}).get("holiday_policy", "next_working_day")
 
 
 @dataclass(frozen=True)
@@ -178,11 +171,11 @@ class Occurrence:
     moved_from: datetime | None
 
 
-def occurrences(settings: dict, year: int, month: int) -> list[Occurrence]:
+def occurrences(branch, year: int, month: int) -> list[Occurrence]:
     """The meetings the branch's rules put in that month, holiday policy applied."""
-    policy = policy_for(settings)
+    policy = policy_for(branch)
     found = []
-    for kind, rule in rules_for(settings).items():
+    for kind, rule in rules_for(branch).items():
         if not rule.applies_to(year, month):
             continue
         day = rule.day_in(year, month)

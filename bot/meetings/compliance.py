@@ -6,11 +6,12 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from bot import clock
 from bot.clock import to_beijing
-from bot.meetings.planning import month_bounds
+from bot.clock import month_bounds
 from bot.replies import render
-from bot.meetings import compliance_rules as rules
-from bot.meetings.calendar import MEETING_KINDS
+from bot.meetings import rules
+from bot.meetings.rules import MEETING_KINDS
 from bot.storage.engine import db
 from bot.storage.models import Branch, Meeting, MeetingAttendance, PartyGroup
 
@@ -38,7 +39,7 @@ class Requirement:
 
 def check(branch: Branch, year: int, quarter: int) -> list[Requirement]:
     """Every requirement of the quarter for the branch, with the meetings that meet it."""
-    months = rules.quarter_months(year, quarter)
+    months = clock.quarter_months(year, quarter)
     start, end = month_bounds(*months[0])[0], month_bounds(*months[-1])[1]
     meetings = db.session.execute(select(Meeting).where(
         Meeting.branch_id == branch.id, Meeting.starts_at >= start, Meeting.starts_at < end,
@@ -103,7 +104,7 @@ def as_json(branch: Branch, year: int, quarter: int) -> dict:
 def not_yet_held(branch: Branch, now: datetime) -> list[Requirement]:
     """This quarter's requirements not met yet, counting only months that have begun."""
     today = to_beijing(now).date()
-    year, quarter = rules.quarter_of(today)
+    year, quarter = clock.quarter_of(today)
     this_month = today.strftime("%Y-%m")
     return [r for r in check(branch, year, quarter) if not r.met
             and ("Q" in r.period or r.period <= this_month)]

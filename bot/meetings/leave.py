@@ -13,7 +13,7 @@ from bot.meetings import attendance
 from bot.chat import outbox
 from bot.clock import BEIJING, to_beijing
 from bot.replies import Outcome, render
-from bot.meetings import attendance_rules as rules
+from bot.meetings import rules
 from bot.members.rules import is_leader
 from bot.meetings import store
 from bot.members import store as member_store

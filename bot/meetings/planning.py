@@ -9,6 +9,7 @@ from datetime import date, datetime, time
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from bot.meetings.rules import AUDIENCE, MEETING_KINDS
 from bot.chat import outbox
 from bot.clock import BEIJING, to_beijing
 from bot.chat import slots
@@ -19,22 +20,17 @@ from bot.storage.engine import db
 from bot.storage.models import Branch, Meeting, PartyGroup
 
 
-def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
-    """The first instant of the month and of the next, Beijing time."""
-    start = datetime(year, month, 1, tzinfo=BEIJING)
-    nxt = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=BEIJING)
-    return start, nxt
 
 
 def label(meeting: Meeting) -> str:
     """主题党日（11月27日（周五）14:30）: how replies name a meeting."""
-    return render("meeting.label", kind=calendar.MEETING_KINDS[meeting.kind],
+    return render("meeting.label", kind=MEETING_KINDS[meeting.kind],
                   when=when(meeting.starts_at))
 
 
 def details(meeting: Meeting) -> dict:
     """A meeting's when, kind, place and topic, ready for a reply sentence."""
-    return {"when": when(meeting.starts_at), "kind": calendar.MEETING_KINDS[meeting.kind],
+    return {"when": when(meeting.starts_at), "kind": MEETING_KINDS[meeting.kind],
             "place": render("schedule.place", place=meeting.place) if meeting.place else "",
             "topic": render("schedule.topic", topic=meeting.topic) if meeting.topic else ""}
 
@@ -46,7 +42,7 @@ def _code() -> str:
 def _new(branch: Branch, kind: str, starts_at: datetime, now: datetime, group=None,
          period=None, moved_from=None, place=None, topic=None) -> Meeting:
     return Meeting(branch=branch, group=group, group_key=group.id if group else 0, kind=kind,
-                   audience=calendar.AUDIENCE[kind], starts_at=starts_at, place=place,
+                   audience=AUDIENCE[kind], starts_at=starts_at, place=place,
                    topic=topic, checkin_code=_code(), status="scheduled", period=period,
                    moved_from=moved_from, created_at=now, updated_at=now)
 
@@ -60,7 +56,7 @@ def plan_month(branch: Branch, year: int, month: int, now: datetime) -> tuple[in
     created = existing = 0
     groups = list(db.session.execute(select(PartyGroup).where(
         PartyGroup.branch_id == branch.id).order_by(PartyGroup.id)).scalars())
-    for occ in calendar.occurrences(branch.settings, year, month):
+    for occ in calendar.occurrences(branch, year, month):
         for group in (groups if occ.kind == "group" else [None]):
             taken = db.session.execute(select(Meeting.id).where(
                 Meeting.branch_id == branch.id, Meeting.kind == occ.kind,
@@ -209,26 +205,5 @@ def show_json(meeting: Meeting) -> dict:
                         "attendance": row.attendance if row else None,
                         "leave_reason": row.leave_reason if row else None})
     return {**as_json(meeting), "members": members}
-
-
-def parse_month(text: str) -> tuple[int, int]:
-    """'2026-12' -> (2026, 12); ValueError otherwise."""
-    parsed = datetime.strptime(text.strip(), "%Y-%m")
-    return parsed.year, parsed.month
-
-
-def parse_at(text: str) -> datetime:
-    """'2026-12-05 14:30' (Beijing time) -> aware datetime; ValueError otherwise."""
-    return datetime.strptime(text.strip(), "%Y-%m-%d %H:%M").replace(tzinfo=BEIJING)
-
-
-def next_months(now: datetime, count: int = 2) -> list[tuple[int, int]]:
-    """This month and the following ones, Beijing time (what the scheduler keeps planned)."""
-    here = to_beijing(now)
-    months, year, month = [], here.year, here.month
-    for _ in range(count):
-        months.append((year, month))
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return months
 
 

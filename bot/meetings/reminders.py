@@ -22,7 +22,7 @@ from bot.meetings import planning as meetings
 from bot.wechat import client as wechat
 from bot.clock import BEIJING, to_beijing
 from bot.replies import render
-from bot.meetings import reminder_rules as rules
+from bot.meetings import rules
 from bot.meetings import store
 from bot.storage.engine import db
 from bot.storage.models import Meeting, MeetingAttendance, Member, OutboundMessage, Reminder

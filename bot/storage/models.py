@@ -32,6 +32,11 @@ class Branch(db.Model):
     groups: Mapped[list[PartyGroup]] = relationship(back_populates="branch")
     members: Mapped[list[Member]] = relationship(back_populates="branch")
 
+    def setting(self, section: str, defaults: dict) -> dict:
+        """The branch's own `section` of settings over their defaults: the one place a branch's
+        local practice is read (each topic's rules name their section and defaults)."""
+        return {**defaults, **(self.settings or {}).get(section, {})}
+
 
 class PartyGroup(db.Model):
     """党小组: a group inside one branch."""

@@ -19,7 +19,7 @@ MAX_MINUTES = 24 * 60  # more than a day of study in one check-in is a typo
 
 def setting(branch, key: str):
     """The branch's value for key, or the default."""
-    return {**DEFAULTS, **(branch.settings or {}).get("study", {})}[key]
+    return branch.setting("study", DEFAULTS)[key]
 
 
 def date_problem(day: date, today: date, branch) -> str | None:
