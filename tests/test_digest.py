@@ -196,7 +196,7 @@ def test_topics_contribute_lines_in_one_place(app, branch, fake, clock):
     finally:
         from bot.digest import core
 
-        core._contributors.remove((99, extra))
+        core.SECRETARY._sources.remove((99, extra))
 
 
 def test_cli_dry_run_prints_the_digest_and_sends_nothing(app, platform, branch, fake, clock):

@@ -14,7 +14,7 @@ from bot import digest
 from bot.meetings import planning as meetings
 from bot.cli.floating import group as floating_cli
 from bot.clock import BEIJING
-from bot.digest.member import lines_for
+from bot.digest import member_lines as lines_for
 from bot.members import store
 from bot.storage.engine import db
 from bot.storage.models import Branch, FloatingPeriod, FloatingReport, Member

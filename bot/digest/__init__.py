@@ -1,10 +1,13 @@
 """The secretary's daily digest: the core (bot/digest/core.py) and each topic's lines.
 
-A topic adds its lines by a module here whose functions are registered with
-@contributes(order); importing it below is all it takes.
+Each topic adds its lines by a module here (bot/digest/<topic>.py): to the secretary's digest
+with @contributes(order), to a member's reminder digest with @adds_to_member_digest(order).
+Importing the module below is all it takes.
 """
 from bot.digest import (compliance, dues, floating,  # noqa: F401  (register their lines)
-                        meetings)
-from bot.digest.core import Digest, Item, collect, compose, contributes, run, text_of
+                        meetings, study)
+from bot.digest.core import (Digest, Item, collect, compose, contributes, member_lines, run,
+                             text_of)
 
-__all__ = ["Digest", "Item", "collect", "compose", "contributes", "run", "text_of"]
+__all__ = ["Digest", "Item", "collect", "compose", "contributes", "member_lines", "run",
+           "text_of"]

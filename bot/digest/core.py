@@ -27,7 +27,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from bot.wechat import client as wechat
-from bot.clock import BEIJING, to_beijing
+from bot.clock import BEIJING, month_of, to_beijing
 from bot.replies import render
 from bot.meetings import rules as meeting_rules
 from bot.members.rules import LEADER_ROLES
@@ -53,22 +53,50 @@ class Item:
     also_to: tuple[int, ...] = ()  # members besides the secretaries who see it (contact person)
 
 
-_contributors: list[tuple[int, Callable[[Branch, datetime], list[Item]]]] = []
+class Registry:
+    """Sources of lines, each fn(subject, now) -> [line], kept in their declared order."""
+
+    def __init__(self):
+        self._sources: list[tuple[int, Callable]] = []
+
+    def contributes(self, order: int):
+        """Register fn as a source; sources (and so sections) follow `order`."""
+
+        def register(fn):
+            self._sources.append((order, fn))
+            self._sources.sort(key=lambda pair: pair[0])
+            return fn
+        return register
+
+    def collect(self, subject, now: datetime) -> list:
+        """Every source's lines for subject, in order."""
+        return [line for _, fn in self._sources for line in fn(subject, now)]
 
 
-def contributes(order: int):
-    """Register fn(branch, now) -> [Item] as a source of digest lines; sections follow order."""
-
-    def register(fn):
-        _contributors.append((order, fn))
-        _contributors.sort(key=lambda pair: pair[0])
-        return fn
-    return register
+# The secretary's digest: fn(branch, now) -> [Item].
+SECRETARY = Registry()
+# Lines topics add to a member's reminder digest (never a message of their own; each topic
+# keeps its lines rare): fn(member, now) -> [str].
+MEMBER = Registry()
+contributes = SECRETARY.contributes
+adds_to_member_digest = MEMBER.contributes
 
 
 def collect(branch: Branch, now: datetime) -> list[Item]:
-    """Every contributor's items for the branch, in contributor order."""
-    return [item for _, fn in _contributors for item in fn(branch, now)]
+    """Every topic's items for the branch, in order."""
+    return SECRETARY.collect(branch, now)
+
+
+def member_lines(member, now: datetime) -> list[str]:
+    """Every topic's lines for this member's reminder digest, in order."""
+    return MEMBER.collect(member, now)
+
+
+def once_a_month(topic: str, member, now: datetime) -> bool:
+    """True the first time in the (Beijing) month a topic asks for this member; then False."""
+    return bool(current_app.extensions["redis"].set(
+        f"zhibu:member-digest:{topic}:{member.id}:{month_of(now)}", "1", nx=True,
+        ex=40 * 86400))
 
 
 def setting(branch: Branch, key: str):

@@ -1,11 +1,12 @@
-"""The dues topic's lines in the secretary's digest: months in a row unpaid (3: a talk; 5: the
+"""The dues topic's lines: in a member's reminder digest, this month unpaid on the branch's
+reminder day; in the secretary's digest, months in a row unpaid (3: a talk; 5: the
 6-month rule is near). The bot never marks anyone as having left the Party."""
 from __future__ import annotations
 
 from datetime import datetime
 
 from bot.dues import ledger as dues
-from bot.digest.core import Item, contributes
+from bot.digest.core import Item, adds_to_member_digest, contributes, once_a_month
 from bot.replies import render
 from bot.members import rules as member_rules
 from bot.storage.models import Branch
@@ -26,3 +27,12 @@ def unpaid_months(branch: Branch, now: datetime) -> list[Item]:
                 since=render("digest.month", year=first[0], month=first[1]),
                 rule=member_rules.RULE_MONTHS)))
     return items
+
+
+@adds_to_member_digest(20)
+def dues_unpaid(member, now: datetime) -> list[str]:
+    """党费: on the branch's reminder day (default the month's 主题党日), this month unpaid."""
+    line = dues.unpaid_reminder(member, now)
+    if line and once_a_month("dues", member, now):
+        return [line]
+    return []

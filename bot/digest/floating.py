@@ -1,16 +1,18 @@
-"""The floating-members topic's lines in the digests: no report and no contact for 2 months
-(the contact person sees it too), 6 months without any contact (the lost-contact warning), and
-6 months away (suggest transferring the 组织关系). The bot decides nothing."""
+"""The floating-members topic's lines. In a member's reminder digest: the monthly report, a
+few days before the month ends and once after it. In the secretary's digest: no report and no
+contact for 2 months (the contact person sees it too), 6 months without any contact (the
+lost-contact warning), and 6 months away (suggest transferring the 组织关系). The bot decides
+nothing."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from bot import clock
 from bot.floating import reports as floating
 from bot.clock import to_beijing
-from bot.digest.core import Item, contributes
+from bot.digest.core import Item, adds_to_member_digest, contributes, once_a_month
 from bot.replies import render
 from bot.floating import rules
 from bot.storage.engine import db
@@ -47,3 +49,24 @@ def floating_members(branch: Branch, now: datetime) -> list[Item]:
             items.append(Item("floating_transfer", f"floating-transfer:{period.id}",
                               render("floating.digest_transfer", **{**values, "months": away})))
     return items
+
+
+@adds_to_member_digest(30)
+def floating_report(member, now: datetime) -> list[str]:
+    """流动党员: the monthly report, a few days before the month ends and once after it."""
+    period = floating.open_period(member) if member.is_floating else None
+    if period is None:
+        return []
+    today = to_beijing(now).date()
+    month = clock.month_of(today)
+    last_month = today.replace(day=1) - timedelta(days=1)
+    every = rules.setting(member.branch, "report_months")  # a report per this many months
+    if rules.month_end_near(today, member.branch) and \
+            not floating.reported(member, month, every) and \
+            once_a_month("floating-before", member, now):
+        return [render("floating.member_remind")]
+    if last_month >= period.left_on and today.day <= 10 and \
+            not floating.reported(member, clock.month_of(last_month), every) and \
+            once_a_month("floating-after", member, now):
+        return [render("floating.member_remind_after")]
+    return []

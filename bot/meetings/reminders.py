@@ -179,8 +179,8 @@ def claim_due(now: datetime, dry_run: bool = False) -> tuple[str, list[Planned]]
 
 def compose(member: Member, rows: list[Reminder], now: datetime) -> dict:
     """The digest's values: one line per meeting, the remote version for floating members,
-    then what other topics add for this member (bot/digest/member.py)."""
-    from bot.digest.member import lines_for
+    then what other topics add for this member (bot/digest/<topic>.py)."""
+    from bot.digest import member_lines as lines_for
 
     lines = []
     for meeting in _meetings_of(rows):
