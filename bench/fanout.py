@@ -90,7 +90,7 @@ from bot.meetings import reminders
 from bot.clock import BEIJING
 app = create_app({"PRELOAD_INTENTS": False})
 with app.app_context():
-    reminders.run(datetime(2026, 11, 24, 14, 30, tzinfo=BEIJING))
+    run_reminders(datetime(2026, 11, 24, 14, 30, tzinfo=BEIJING))
 '''], cwd=ROOT, env=env, check=True)
     received = 0
     while received < members:

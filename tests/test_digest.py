@@ -9,6 +9,7 @@ import requests
 from sqlalchemy import select
 
 from bot import digest
+from bot.jobs.meetings import run_reminders, send_batch
 from bot.meetings import attendance
 from bot.meetings import planning as meetings
 from bot.meetings import reminders
@@ -121,7 +122,7 @@ def test_unreachable_members_after_43004_and_members_not_bound(app, platform, br
     db.session.commit()
     requests.post(f"{fake.url}/_fake/fail", json={"errcode": 43004, "openid": "o_liu"})
     clock.set(beijing(2026, 11, 21, 14, 30))
-    reminders.run(clock(), inline=True)
+    run_reminders(clock(), inline=True)
     assert member("刘海波").reachable is False
     from bot.members.roster import import_file
     from tests.helpers import ROSTER, write_roster

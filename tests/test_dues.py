@@ -11,6 +11,7 @@ import requests
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from bot.jobs.meetings import run_reminders, send_batch
 from bot.dues import ledger as dues
 from bot.meetings import planning as meetings
 from bot.meetings import reminders
@@ -250,7 +251,7 @@ def test_a_line_in_the_members_digest_on_the_theme_day(app, platform, branch, fa
         platform.text(openid, "帮助")
     meetings.plan_month(branch, 2026, 12, clock())  # 主题党日 Friday 4 December 14:30
     platform.text("o_li", "记党费 张建国 12月 127.50 现金")
-    reminders.run(beijing(2026, 12, 4, 12, 30), inline=True)
+    run_reminders(beijing(2026, 12, 4, 12, 30), inline=True)
     sent = {d["openid"]: d["body"]["text"]["content"] for d in fake.state.delivered
             if "会议提醒" in d["body"].get("text", {}).get("content", "")}
     assert sent["o_wang"].endswith("· 本月党费 48.00 元还没交，交给组织委员即可；回复“我的党费”查看明细。")

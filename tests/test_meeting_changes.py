@@ -9,6 +9,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from bot.jobs.meetings import run_reminders, send_batch
 from bot.meetings import planning as meetings
 from bot.meetings import reminders
 from bot.cli.meetings import group as meetings_cli
@@ -35,7 +36,7 @@ def theme_day(app, platform, fake, tmp_path, clock):
     for openid in OPENIDS.values():
         requests.post(f"{fake.url}/_fake/interact", json={"openid": openid})
         platform.text(openid, "帮助")
-    assert len(reminders.run(clock(), inline=True)) == 4
+    assert len(run_reminders(clock(), inline=True)) == 4
     fake.state.delivered.clear()
     return meeting
 
@@ -68,8 +69,8 @@ def test_moving_tells_everyone_told_according_to_their_answer(app, platform, fak
     assert theme_day.moved_from == beijing(11, 27, 14, 30)
 
     # the reminders not yet sent follow the new time: the evening before is now the 27th
-    assert reminders.run(beijing(11, 26, 20), inline=True) == []
-    chased = reminders.run(beijing(11, 27, 20), inline=True)
+    assert run_reminders(beijing(11, 26, 20), inline=True) == []
+    chased = run_reminders(beijing(11, 27, 20), inline=True)
     assert sorted(p.member.name for p, _ in chased) == ["张建国", "李红梅"]  # not the answered
 
 
@@ -90,8 +91,8 @@ def test_cancelling_tells_those_told_and_stops_the_reminders(app, platform, fake
     sent = deliver(app, fake)
     assert sent["o_li"] == ["会议取消：主题党日（11月27日（周五）14:30）不开了（上级临时通知集中学习）。"
                             "有新的安排会再通知您。"]
-    assert reminders.run(beijing(11, 26, 20), inline=True) == []
-    assert reminders.run(beijing(11, 27, 12, 30), inline=True) == []
+    assert run_reminders(beijing(11, 26, 20), inline=True) == []
+    assert run_reminders(beijing(11, 27, 12, 30), inline=True) == []
     assert not db.session.execute(select(Reminder).where(Reminder.status == "pending")).first()
     assert "近期没有安排会议" in platform.text("o_wang", "下次开会是什么时候")
     assert "已请假" not in platform.text("o_wang", "请假，有事")  # nothing left to ask leave for

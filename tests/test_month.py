@@ -21,6 +21,7 @@ import requests
 from sqlalchemy import select
 
 from bot import digest
+from bot.jobs.meetings import run_reminders, send_batch
 from bot.meetings import reminders
 from bot.cli.meetings import group as meetings_cli
 from bot.cli.meetings import reminders_group
@@ -150,7 +151,7 @@ def test_a_month_of_branch_life(month, app, fake):
     before = len(fake.state.delivered)
     fake.state.latency = 0.05
     month.fake_post("/_fake/hold", {"after": before + 10})
-    planned = reminders.run(month.clock())  # claims and enqueues; the worker sends
+    planned = run_reminders(month.clock())  # claims and enqueues; the worker sends
     assert len(planned) == 40
     worker = month.worker(burst=False)
     deadline = time.monotonic() + 90
@@ -169,7 +170,7 @@ def test_a_month_of_branch_life(month, app, fake):
     assert Counter(claimed)["sending"] == 40  # the database never heard back
 
     month.travel(beijing(10, 5, 14, 41))  # the next planner runs after the claim went stale
-    reminders.run(month.clock())
+    run_reminders(month.clock())
     worker = month.worker(burst=True)
     assert worker.wait(120) == 0, month.worker_log.read_text()
     fake.state.latency = 0
@@ -249,7 +250,7 @@ def test_a_month_of_branch_life(month, app, fake):
     while day < beijing(11, 1, 0):
         for hour, minute in ((8, 30), (14, 30), (20, 0)):
             month.travel(day + timedelta(hours=hour, minutes=minute))
-            reminders.run(month.clock(), inline=True)
+            run_reminders(month.clock(), inline=True)
             close_finished_meetings()
             digest.run(month.clock())
         day += timedelta(days=1)

@@ -9,6 +9,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from bot.jobs.meetings import run_reminders, send_batch
 from bot.meetings import planning as meetings
 from bot.meetings import reminders
 from bot.cli.meetings import reminders_group
@@ -145,18 +146,19 @@ def test_recovery_from_a_dead_worker_never_duplicates_or_skips(app, fake, branch
     now = beijing(11, 24, 14, 30)
     reminders.materialise(now)
     claim, planned = reminders.claim_due(now)
+    db.session.commit()
     ids = [p.member.id for p in planned]
     assert len(ids) == 4
     # the worker sends to half the members, then dies before the rest
     for member_id in ids[:2]:
-        reminders.send_one(member_id, claim, now)
+        send_batch([member_id], claim, now)
     # the planner runs again before the claim is stale: the claimed rows are not re-sent
-    assert reminders.run(now + timedelta(minutes=5), inline=True) == []
+    assert run_reminders(now + timedelta(minutes=5), inline=True) == []
     # once the claim is stale, what was not sent is claimed again and sent, once
-    again = reminders.run(now + timedelta(minutes=11), inline=True)
+    again = run_reminders(now + timedelta(minutes=11), inline=True)
     assert sorted(p.member.id for p, _ in again) == sorted(ids[2:])
     # the dead worker's job, retried late with its old claim, finds nothing to send
-    assert reminders.send_batch(ids, claim, now + timedelta(minutes=12)) == \
+    assert send_batch(ids, claim, now + timedelta(minutes=12)) == \
         {i: "nothing" for i in ids}
     assert Counter(o for o, _ in delivered(fake)) == {"o_zhang": 1, "o_li": 1, "o_wang": 1,
                                                        "o_liu": 1}
@@ -170,6 +172,7 @@ def test_a_worker_that_died_after_the_platform_accepted_sends_nothing_twice(app,
     now = beijing(11, 24, 14, 30)
     reminders.materialise(now)
     claim, planned = reminders.claim_due(now)
+    db.session.commit()
     api, redis = wechat.client(), app.extensions["redis"]
     for item in planned[:2]:  # what the dead worker got done: platform call and journal only
         record, delivery = wechat.prepare(item.member, "reminder.digest", now,
@@ -179,7 +182,7 @@ def test_a_worker_that_died_after_the_platform_accepted_sends_nothing_twice(app,
         wechat.deliver(api, delivery, now)
         reminders.journal(redis, claim, item.member.id, delivery)
     assert len(fake.state.delivered) == 2
-    again = reminders.run(now + timedelta(minutes=11), inline=True)
+    again = run_reminders(now + timedelta(minutes=11), inline=True)
     assert len(again) == 2  # only the two the dead worker never reached
     assert Counter(o for o, _ in delivered(fake)) == {"o_zhang": 1, "o_li": 1, "o_wang": 1,
                                                        "o_liu": 1}
@@ -207,16 +210,19 @@ def test_the_planner_job_enqueues_batches_for_the_worker(app, fake, branch, cloc
 
 def test_a_moved_meeting_moves_its_pending_reminders(app, fake, branch):
     reminders.materialise(beijing(11, 21, 10))
+    db.session.commit()
     theme = db.session.execute(select(Reminder).where(Reminder.slot == "3d")).scalars().first()
     meeting = db.session.get(Meeting, theme.meeting_id)
     meeting.starts_at = meeting.starts_at + timedelta(days=1)
     db.session.commit()
     reminders.materialise(beijing(11, 21, 11))
+    db.session.commit()
     db.session.refresh(theme)
     assert theme.due_at == meeting.starts_at - timedelta(days=3)
     meeting.status = "cancelled"
     db.session.commit()
     reminders.materialise(beijing(11, 21, 12))
+    db.session.commit()
     assert {r.status for r in db.session.execute(select(Reminder).where(
         Reminder.meeting_id == meeting.id)).scalars()} == {"skipped"}
 

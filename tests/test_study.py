@@ -9,6 +9,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from bot.jobs.meetings import run_reminders, send_batch
 from bot.meetings import attendance
 from bot.meetings import planning as meetings
 from bot.meetings import reminders
@@ -146,15 +147,15 @@ def test_the_monthly_nudge_rides_in_the_reminder_digest_once(app, platform, bran
         return {d["openid"]: d["body"]["text"]["content"] if "text" in d["body"]
                 else str(d["body"]["data"]) for d in fake.state.delivered}
 
-    reminders.run(beijing(11, 24, 14, 30), inline=True)
+    run_reminders(beijing(11, 24, 14, 30), inline=True)
     assert "本月还没有" not in texts()["o_wang"]  # the branch has not asked for it
     branch.settings = {"study": {"nudge": True}}
     db.session.commit()
-    reminders.run(beijing(11, 25, 14, 30), inline=True)  # the 党课 invitation
+    run_reminders(beijing(11, 25, 14, 30), inline=True)  # the 党课 invitation
     sent = texts()
     assert sent["o_wang"].endswith("\n· 本月还没有您的学习记录，有空学一学，发“学习打卡”即可记录（自愿）。")
     assert "学习记录" not in sent["o_li"]  # she studied
-    reminders.run(beijing(11, 26, 20), inline=True)  # the evening before: no second nudge
+    run_reminders(beijing(11, 26, 20), inline=True)  # the evening before: no second nudge
     wang = store.members_by_name("王志强")[0]
     last = db.session.execute(select(OutboundMessage).where(
         OutboundMessage.member_id == wang.id, OutboundMessage.purpose == "reminder.digest")

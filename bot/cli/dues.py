@@ -80,6 +80,7 @@ def import_(path):
         report = import_payments(path, clock.now())
     except NotARoster as exc:
         fail("cli.import_refused", reason=exc)
+    db.session.commit()
     for number, reason in report.errors:
         click.echo(render("cli.import_row_error", row=number, reason=reason))
     if report.errors:

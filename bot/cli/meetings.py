@@ -44,6 +44,7 @@ def plan(month_text, branch):
             created, existing = meetings.plan_month(found, year, month, clock.now())
         except calendar.RuleError as exc:
             fail("cli.import_refused", reason=exc)
+        db.session.commit()
         click.echo(render("calendar.planned", branch=found.name, month=month_text,
                           created=created, existing=existing))
 
@@ -74,6 +75,7 @@ def add(branch, kind, at_text, group_name, place, topic):
         fail("calendar.group_needs_group")
     meeting = meetings.add(found, kind, starts_at, clock.now(), group=party_group, place=place,
                            topic=topic)
+    db.session.commit()
     click.echo(render("calendar.added", when=to_beijing(meeting.starts_at).strftime(
         "%Y-%m-%d %H:%M"), kind=MEETING_KINDS[kind], branch=found.name,
         group=f" {group_name}" if group_name else "", code=meeting.checkin_code))
@@ -99,6 +101,7 @@ def move(meeting_id, at_text, place, topic):
         told = meetings.move(meeting, clock.now(), starts_at=starts_at, place=place, topic=topic)
     except meetings.ChangeRefused as exc:
         fail(exc.args[0], **exc.args[1])
+    db.session.commit()
     click.echo(render("change.moved_cli", meeting=meetings.label(meeting), id=meeting.id,
                       told=told))
 
@@ -113,6 +116,7 @@ def cancel(meeting_id, reason):
         told = meetings.cancel(meeting, clock.now(), reason=reason)
     except meetings.ChangeRefused as exc:
         fail(exc.args[0], **exc.args[1])
+    db.session.commit()
     click.echo(render("change.cancelled_cli", meeting=meetings.label(meeting), id=meeting.id,
                       told=told))
 
@@ -171,6 +175,7 @@ def mark(meeting_id, name, status, reason, by):
     if member is None:
         fail("attendance.unknown_member", meeting=attendance.label(meeting), name=name)
     old = attendance.mark(meeting, member, status, reason.strip(), by, clock.now())
+    db.session.commit()
     labels = meeting_rules.STATUS_LABELS
     click.echo(render("attendance.marked", name=name, meeting=attendance.label(meeting),
                       old=labels.get(old, "—"), new=labels[status], reason=reason.strip()))
@@ -206,6 +211,7 @@ def close(meeting_id):
     """Close a meeting now: every due member gets exactly one status."""
     meeting = _meeting(meeting_id)
     counts = attendance.close(meeting, clock.now(), by="cli")
+    db.session.commit()
     click.echo(render("attendance.closed", meeting=attendance.label(meeting), **counts))
 
 
@@ -217,13 +223,13 @@ reminders_group = AppGroup("reminders", help="会议提醒。")
 @click.option("--dry-run", is_flag=True, help="只列出会发什么，不发送。")
 def reminders_run(at_text, dry_run):
     """Run the reminder planner as of that Beijing time; print what it sends or would send."""
-    from bot.meetings import reminders
+    from bot.jobs.meetings import run_reminders
 
     try:
         now = clock.parse_at(at_text)
     except ValueError:
         fail("calendar.bad_at", at=at_text)
-    for planned, result in reminders.run(now, dry_run=dry_run, inline=True):
+    for planned, result in run_reminders(now, dry_run=dry_run, inline=True):
         click.echo(planned.describe(result))
 
 

@@ -25,6 +25,7 @@ def roster_import(file):
     2 the file is not a roster (nothing changed).
     """
     from bot.members.roster import NotARoster, import_file
+    from bot.storage.engine import db
 
     path = Path(file)
     if not path.exists():
@@ -33,6 +34,7 @@ def roster_import(file):
         report = import_file(path, clock.now(), current_app.config["COMMITTEE_NAME"])
     except NotARoster as exc:
         fail("cli.import_refused", reason=exc)
+    db.session.commit()
     click.echo(render("cli.import_done", created=report.created, updated=report.updated,
                       errors=len(report.errors)))
     for number, reason in report.errors:

@@ -48,12 +48,14 @@ def _member(cells: dict):
 
 
 def import_payments(path: Path, now: datetime, by: str = "import") -> Report:
-    """Record every payment of the sheet, or none: any bad row and nothing is applied."""
+    """Record every payment of the sheet, or none: any bad row and nothing is applied (a
+    savepoint; the caller commits)."""
     rows = read_rows(Path(path), REQUIRED, ALIASES)
     if not rows:
         raise NotARoster(render("roster.empty"))
     today = to_beijing(now).date()
     report = Report(total=0)
+    savepoint = db.session.begin_nested()
     for number, cells in rows:
         try:
             member = _member(cells)
@@ -82,9 +84,9 @@ def import_payments(path: Path, now: datetime, by: str = "import") -> Report:
         except ValueError as exc:
             report.errors.append((number, str(exc)))
     if report.errors:
-        db.session.rollback()
+        savepoint.rollback()
     else:
-        db.session.commit()
+        savepoint.commit()
     return report
 
 

@@ -93,7 +93,7 @@ def close(meeting: Meeting, now: datetime, by: str = "system") -> dict[str, int]
         counts["due"] += 1
         counts[status] += 1
     meeting.status, meeting.closed_at, meeting.updated_at = "closed", now, now
-    db.session.commit()
+    db.session.flush()
     return counts
 
 
@@ -113,5 +113,5 @@ def mark(meeting: Meeting, member: Member, status: str, reason: str, by: str,
          now: datetime) -> str | None:
     """补登: a secretary sets a member's status by hand, with a reason; returns the old one."""
     old, _ = set_status(meeting, member, status, by, now, reason=reason)
-    db.session.commit()
+    db.session.flush()
     return old

@@ -49,6 +49,7 @@ def _new(branch: Branch, kind: str, starts_at: datetime, now: datetime, group=No
 
 def plan_month(branch: Branch, year: int, month: int, now: datetime) -> tuple[int, int]:
     """Materialise the month's meetings from the branch's rules; (created, already there).
+    The caller commits.
 
     Idempotent: a meeting planned for a rule's period is never planned twice, even if the
     secretary has since moved or cancelled it.
@@ -65,15 +66,13 @@ def plan_month(branch: Branch, year: int, month: int, now: datetime) -> tuple[in
             if taken:
                 existing += 1
                 continue
-            db.session.add(_new(branch, occ.kind, occ.starts_at, now, group=group,
-                                period=occ.period, moved_from=occ.moved_from))
             try:
-                db.session.flush()
+                with db.session.begin_nested():  # a savepoint: only this meeting is undone
+                    db.session.add(_new(branch, occ.kind, occ.starts_at, now, group=group,
+                                        period=occ.period, moved_from=occ.moved_from))
                 created += 1
             except IntegrityError:  # planned by another process meanwhile
-                db.session.rollback()
                 existing += 1
-    db.session.commit()
     return created, existing
 
 
@@ -82,7 +81,7 @@ def add(branch: Branch, kind: str, starts_at: datetime, now: datetime, group=Non
     """Add one meeting by hand (a secretary's extra or rescheduled meeting)."""
     meeting = _new(branch, kind, starts_at, now, group=group, place=place, topic=topic)
     db.session.add(meeting)
-    db.session.commit()
+    db.session.flush()
     return meeting
 
 
@@ -122,7 +121,7 @@ def move(meeting: Meeting, now: datetime, starts_at: datetime | None = None,
         answer = row.rsvp if row is not None and row.rsvp else "none"
         outbox.notify(member.id, "change.moved", _change_key(meeting, member),
                       before=before, ask=render(f"change.ask_{answer}"), **details(meeting))
-    db.session.commit()
+    db.session.flush()
     return len(told)
 
 
@@ -135,7 +134,7 @@ def cancel(meeting: Meeting, now: datetime, reason: str | None = None) -> int:
         outbox.notify(member.id, "change.cancelled", _change_key(meeting, member),
                       meeting=label(meeting),
                       reason=render("change.reason", reason=reason) if reason else "")
-    db.session.commit()
+    db.session.flush()
     return len(told)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -78,7 +78,7 @@ def materialise(now: datetime) -> int:
                     row.due_at, row.updated_at = at, now  # the meeting was moved
     if new_rows:  # one bulk INSERT, not one ORM object per member and slot
         db.session.execute(insert(Reminder), new_rows)
-    db.session.commit()
+    db.session.flush()
     return len(new_rows)
 
 
@@ -143,7 +143,8 @@ def _recover_stale(now: datetime) -> None:
 
 
 def claim_due(now: datetime, dry_run: bool = False) -> tuple[str, list[Planned]]:
-    """Release stale claims, skip what is no longer worth sending, claim the rest by member."""
+    """Release stale claims, skip what is no longer worth sending, claim the rest by member.
+    The caller commits (the claim must be committed before anything is sent)."""
     _recover_stale(now)
     rows = db.session.execute(
         select(Reminder, Meeting, Member).join(Meeting, Reminder.meeting_id == Meeting.id)
@@ -162,8 +163,7 @@ def claim_due(now: datetime, dry_run: bool = False) -> tuple[str, list[Planned]]
         elif not reason:
             by_member.setdefault(member.id, Planned(member, [])).rows.append(row)
     claim = uuid.uuid4().hex
-    if dry_run or paused_until(now):
-        db.session.rollback() if dry_run else db.session.commit()
+    if dry_run or paused_until(now):  # (a dry run's caller rolls back what was touched)
         return claim, ([] if not dry_run else list(by_member.values()))
     ids = [r.id for item in by_member.values() for r in item.rows]
     for start in range(0, len(ids), 500):  # claim in a few statements, not one per member
@@ -171,7 +171,6 @@ def claim_due(now: datetime, dry_run: bool = False) -> tuple[str, list[Planned]]
             Reminder.id.in_(ids[start:start + 500]), Reminder.status == "pending").values(
             status="sending", claim=claim, claimed_at=now, updated_at=now),
             execution_options={"synchronize_session": False})
-    db.session.commit()
     mine = set(db.session.execute(select(Reminder.member_id).where(
         Reminder.claim == claim)).scalars())  # a concurrent run may have taken some
     return claim, [item for member_id, item in by_member.items() if member_id in mine]
@@ -191,31 +190,38 @@ def compose(member: Member, rows: list[Reminder], now: datetime) -> dict:
             "title": render("reminder.title")}
 
 
-def send_one(member_id: int, claim: str, now: datetime) -> str:
-    """Send one member's claimed rows as a digest; what happened."""
-    return send_batch([member_id], claim, now).get(member_id, "nothing")
+def chunks(planned: list[Planned]) -> list[list[int]]:
+    """The member ids of planned, CHUNK to a send batch."""
+    ids = [p.member.id for p in planned]
+    return [ids[start:start + CHUNK] for start in range(0, len(ids), CHUNK)]
 
 
-def send_batch(member_ids: list[int], claim: str, now: datetime) -> dict[int, str]:
-    """Send the claimed rows of many members, one digest each; the result per member.
+@dataclass
+class Batch:
+    """One send batch between its three steps: prepared (records written; the caller commits
+    before any call, so a killed worker leaves a trail), delivered (platform calls only, on
+    threads), settled (outcomes written; the caller commits)."""
 
-    The database work is done in two transactions for the whole batch (records prepared, then
-    results written); only the platform calls run on REMINDER_CONCURRENCY threads (default 16:
-    each call takes about 50 ms, so ~300 calls/s and 5,000 members in well under half a minute).
-    A quota error (45009/45011) pauses the fan-out: what has not gone out waits, pending.
-    """
+    claim: str
+    now: datetime
+    results: dict[int, str]
+    prepared: list = field(default_factory=list)  # (member id, record id, Delivery)
+
+
+def prepare(member_ids: list[int], claim: str, now: datetime) -> Batch:
+    """The claimed rows of these members as one digest each, records written (flush)."""
     rows: dict[int, list[Reminder]] = {}
     for row in db.session.execute(select(Reminder).where(
             Reminder.member_id.in_(member_ids), Reminder.claim == claim,
             Reminder.status == "sending").order_by(Reminder.id)).scalars():
         rows.setdefault(row.member_id, []).append(row)
-    results: dict[int, str] = {mid: "nothing" for mid in member_ids if mid not in rows}
+    batch = Batch(claim, now, {mid: "nothing" for mid in member_ids if mid not in rows})
     if paused_until(now):
-        for member_rows in rows.values():
+        for member_id, member_rows in rows.items():
             _release(member_rows, now)
-        db.session.commit()
-        return {**results, **{mid: "paused" for mid in rows}}
-    prepared = []
+            batch.results[member_id] = "paused"
+        db.session.flush()
+        return batch
     # held here so that compose() finds them in the session (its identity map is weak)
     batch_meetings = list(db.session.execute(select(Meeting).where(Meeting.id.in_(
         {r.meeting_id for member_rows in rows.values() for r in member_rows}))).scalars())
@@ -224,6 +230,7 @@ def send_batch(member_ids: list[int], claim: str, now: datetime) -> dict[int, st
     keys = [_key(claim, member_id) for member_id in rows]
     records = {r.idempotency_key: r for r in db.session.execute(select(OutboundMessage).where(
         OutboundMessage.idempotency_key.in_(keys))).scalars()}
+    prepared = []
     for member_id, member_rows in rows.items():
         member = members[member_id]
         record, delivery = wechat.prepare(member, "reminder.digest", now,
@@ -232,40 +239,50 @@ def send_batch(member_ids: list[int], claim: str, now: datetime) -> dict[int, st
                                           **compose(member, member_rows, now))
         if delivery is None:
             _settle(member_rows, record, now)
-            results[member_id] = f"{record.status} via {record.channel}"
+            batch.results[member_id] = f"{record.status} via {record.channel}"
         else:
             prepared.append((member_id, record, delivery))
     db.session.flush()
-    record_ids = {member_id: record.id for member_id, record, _ in prepared}
+    batch.prepared = [(member_id, record.id, delivery) for member_id, record, delivery in prepared]
     del batch_meetings
-    db.session.commit()  # expires the ORM objects: the threads below see plain values only
+    return batch
 
+
+def deliver(batch: Batch) -> None:
+    """The platform calls of a prepared batch, REMINDER_CONCURRENCY at a time (default 16:
+    each call takes about 50 ms, so ~300 calls/s). No database here: the threads see plain
+    values only. A quota error (45009/45011) pauses the fan-out: what has not gone out waits."""
     api = wechat.client()
     redis = current_app.extensions["redis"]
 
     def call(item) -> None:
         member_id, _, delivery = item
-        if paused_until(now, redis):  # another send hit a quota: do not add to it
+        if paused_until(batch.now, redis):  # another send hit a quota: do not add to it
             return
-        wechat.deliver(api, delivery, now)
+        wechat.deliver(api, delivery, batch.now)
         if delivery.errcode == 0:
-            journal(redis, claim, member_id, delivery)
+            journal(redis, batch.claim, member_id, delivery)
 
     with ThreadPoolExecutor(max_workers=current_app.config["REMINDER_CONCURRENCY"]) as pool:
-        list(pool.map(call, prepared))
+        list(pool.map(call, batch.prepared))
 
+
+def settle(batch: Batch) -> dict[int, str]:
+    """Write every outcome of a delivered batch (flush); the result per member."""
+    now, record_ids = batch.now, {member_id: rid for member_id, rid, _ in batch.prepared}
     # Reload what the commit expired in three queries (not one lazy load, and one autoflush,
     # per member), then write every outcome in one flush.
     records = {r.id: r for r in db.session.execute(select(OutboundMessage).where(
         OutboundMessage.id.in_(list(record_ids.values())))).scalars()}
     members = {m.id: m for m in db.session.execute(select(Member).where(
         Member.id.in_(list(record_ids)))).scalars()}
-    rows = {}
+    rows: dict[int, list[Reminder]] = {}
     for row in db.session.execute(select(Reminder).where(
-            Reminder.member_id.in_(list(record_ids)), Reminder.claim == claim)).scalars():
+            Reminder.member_id.in_(list(record_ids)), Reminder.claim == batch.claim)).scalars():
         rows.setdefault(row.member_id, []).append(row)
+    results = batch.results
     with db.session.no_autoflush:
-        for member_id, _, delivery in prepared:
+        for member_id, _, delivery in batch.prepared:
             member, member_rows = members[member_id], rows[member_id]
             record = records[record_ids[member_id]]
             if not delivery.attempts:  # held back by a pause
@@ -280,7 +297,7 @@ def send_batch(member_ids: list[int], claim: str, now: datetime) -> dict[int, st
             else:
                 _settle(member_rows, record, now)
                 results[member_id] = f"{record.status} via {record.channel}"
-    db.session.commit()
+    db.session.flush()
     return results
 
 
@@ -294,28 +311,6 @@ def _settle(rows: list[Reminder], record, now: datetime) -> None:
 def _release(rows: list[Reminder], now: datetime) -> None:
     for row in rows:
         row.status, row.claim, row.claimed_at, row.updated_at = "pending", None, None, now
-
-
-def run(now: datetime, dry_run: bool = False, inline: bool = False) -> list[tuple[Planned, str]]:
-    """The planner: what was (or would be) sent, as (planned, result) pairs.
-
-    inline sends here and now (the CLI); otherwise send jobs of CHUNK members are enqueued.
-    """
-    materialise(now)
-    claim, planned = claim_due(now, dry_run=dry_run)
-    if dry_run or not planned:
-        return [(p, "would send" if dry_run else "") for p in planned]
-    ids = [p.member.id for p in planned]
-    if inline:
-        results = send_batch(ids, claim, now)
-        return [(p, results[p.member.id]) for p in planned]
-    from bot.jobs.meetings import send_reminder_batch
-
-    queue = current_app.extensions["rq_queue"]
-    for start in range(0, len(ids), CHUNK):
-        queue.enqueue(send_reminder_batch, ids[start:start + CHUNK], claim)
-    return [(p, "queued") for p in planned]
-
 
 
 def awaiting_answer(member: Member, now: datetime) -> list[Meeting]:

@@ -179,7 +179,7 @@ def _validate(cells: dict[str, str]) -> dict:
 
 
 def import_file(path: Path, now: datetime, committee: str) -> Report:
-    """Import the roster at path; commits the good rows, returns what happened."""
+    """Import the roster at path: the good rows are written (the caller commits); what happened."""
     rows = read_rows(Path(path))
     if not rows:
         raise NotARoster(render("roster.empty"))
@@ -201,7 +201,7 @@ def import_file(path: Path, now: datetime, committee: str) -> Report:
         member = _apply(row, now, committee, report)
         touched_branches.add(member.branch_id)
         seen_ids.add(member.id)
-    db.session.commit()
+    db.session.flush()
     report.not_in_file = db.session.execute(
         select(db.func.count(Member.id)).where(Member.branch_id.in_(touched_branches),
                                                Member.id.not_in(seen_ids))).scalar_one() \
