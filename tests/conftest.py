@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -18,14 +18,14 @@ from sqlalchemy import text
 from bot import create_app
 from bot.config import TestConfig
 from bot.storage.engine import db
-from tests.helpers import Platform
+from tests.helpers import Platform, beijing
 
 BACKENDS = [b.strip() for b in os.environ.get("ZHIBU_TEST_BACKENDS", "sqlite,postgres").split(",")
             if b.strip()]
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # 2026-11-21 10:00 Beijing time
-START = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)
+START = beijing(2026, 11, 21, 10)
 
 
 class Clock:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import datetime, timezone
 from pathlib import Path
 
 import xmltodict
@@ -9,6 +10,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import random_string
 
 from bot import clock as app_clock
+from bot.clock import BEIJING
 from bot.wechat.signing import sign
 from bot.wechat.simulator import message_xml
 
@@ -130,3 +132,12 @@ def deliver(app, fake) -> dict[str, list[str]]:
         out.setdefault(sent["openid"], []).append(
             body["text"]["content"] if "text" in body else str(body.get("data")))
     return out
+
+
+# The members of the test roster bound in most tests, by name: their pretend openids.
+OPENIDS = {"张建国": "o_zhang", "李红梅": "o_li", "王志强": "o_wang", "刘海波": "o_liu"}
+
+
+def beijing(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
+    """The instant of a Beijing wall-clock time, as the app stores it (aware UTC)."""
+    return datetime(year, month, day, hour, minute, tzinfo=BEIJING).astimezone(timezone.utc)

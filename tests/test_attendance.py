@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select
@@ -10,16 +9,12 @@ from sqlalchemy import select
 from bot.meetings import attendance
 from bot.meetings import planning as meetings
 from bot.cli.meetings import group as meetings_cli
-from bot.clock import BEIJING
 from bot.jobs.meetings import close_finished_meetings
 from bot.members import store
 from bot.storage.engine import db
 from bot.storage.models import AttendanceChange, Branch, MeetingAttendance
-from tests.helpers import bind
+from tests.helpers import beijing, bind
 
-
-def beijing(day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 11, day, hour, minute, tzinfo=BEIJING).astimezone(timezone.utc)
 
 
 @pytest.fixture
@@ -29,8 +24,8 @@ def day(app, platform, tmp_path, clock):
     bind(platform, tmp_path, ("张建国", "o_zhang"), ("李红梅", "o_li"), ("王志强", "o_wang"),
          ("刘海波", "o_liu"))
     branch = db.session.execute(select(Branch)).scalar_one()
-    committee = meetings.add(branch, "committee", beijing(27, 9), clock())
-    theme = meetings.add(branch, "theme_day", beijing(27, 14, 30), clock())
+    committee = meetings.add(branch, "committee", beijing(2026, 11, 27, 9), clock())
+    theme = meetings.add(branch, "theme_day", beijing(2026, 11, 27, 14, 30), clock())
     if theme.checkin_code == committee.checkin_code:
         theme.checkin_code = "1" + committee.checkin_code[1:] if committee.checkin_code[0] != "1" \
             else "2" + committee.checkin_code[1:]
@@ -46,11 +41,11 @@ def show(app, meeting) -> dict:
 def test_a_meeting_day(app, platform, clock, day):
     theme, committee = day["theme"], day["committee"]
     code = theme.checkin_code
-    clock.set(beijing(27, 13, 30))
+    clock.set(beijing(2026, 11, 27, 13, 30))
     assert "14:00 开始" in platform.text("o_wang", f"签到 {code}")  # window opens 30 min before
     assert show(app, theme)["王志强"] is None
 
-    clock.set(beijing(27, 14, 10))
+    clock.set(beijing(2026, 11, 27, 14, 10))
     wrong = "0000" if code != "0000" else "9999"
     assert "签到码不对" in platform.text("o_wang", f"签到 {wrong}")
     assert "签到成功" in platform.text("o_wang", f"签到 {code}")
@@ -64,7 +59,7 @@ def test_a_meeting_day(app, platform, clock, day):
     assert show(app, theme) == {"张建国": None, "李红梅": "present", "王志强": "present",
                                 "刘海波": "remote"}
 
-    clock.set(beijing(27, 15, 1))
+    clock.set(beijing(2026, 11, 27, 15, 1))
     assert "签到已在" in platform.text("o_zhang", f"签到 {code}")  # too late: ask for 补登
     assert close_finished_meetings() == "closed 2"
     assert show(app, theme) == {"张建国": "absent", "李红梅": "present", "王志强": "present",
@@ -85,14 +80,14 @@ def test_approved_leave_is_excused_at_close(app, clock, day):
                                      leave_reason="有事", leave_status="pending",
                                      updated_at=clock()))
     db.session.commit()
-    counts = attendance.close(theme, beijing(27, 16))
+    counts = attendance.close(theme, beijing(2026, 11, 27, 16))
     assert counts == {"due": 4, "present": 0, "remote": 0, "excused": 1, "absent": 3}
     assert show(app, theme)["张建国"] == "excused" and show(app, theme)["王志强"] == "absent"
 
 
 def test_mark_by_hand_is_audited(app, clock, day):
     committee = day["committee"]
-    clock.set(beijing(27, 10))
+    clock.set(beijing(2026, 11, 27, 10))
     run = app.test_cli_runner().invoke
     assert run(meetings_cli, ["close", str(committee.id)]).exit_code == 0
     result = run(meetings_cli, ["mark", str(committee.id), "--member", "李红梅", "--status",
@@ -117,5 +112,5 @@ def test_mark_by_hand_is_audited(app, clock, day):
 
 
 def test_bare_checkin_with_nothing_open_still_says_so(app, platform, clock, day):
-    clock.set(beijing(27, 12))
+    clock.set(beijing(2026, 11, 27, 12))
     assert "没有正在签到的会议" in platform.text("o_wang", "签到")

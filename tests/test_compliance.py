@@ -3,7 +3,6 @@ flagged, by CLI and in the secretary's digest two weeks before the quarter ends.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select
@@ -12,16 +11,12 @@ from bot import digest
 from bot.meetings import attendance
 from bot.meetings import planning as meetings
 from bot.cli.meetings import report_group as report_cli
-from bot.clock import BEIJING
 from bot.meetings import store as meeting_store
 from bot.members import store
 from bot.storage.engine import db
 from bot.storage.models import Branch, Meeting
-from tests.helpers import bind
+from tests.helpers import beijing, bind
 
-
-def beijing(month: int, day: int, hour: int = 10) -> datetime:
-    return datetime(2026, month, day, hour, tzinfo=BEIJING).astimezone(timezone.utc)
 
 
 @pytest.fixture
@@ -35,7 +30,7 @@ def quarter(app, platform, fake, tmp_path, clock):
         if meeting.kind == "committee" and meeting.starts_at.month == 11:
             meeting.status = "cancelled"  # skipped
             continue
-        if meeting.starts_at > beijing(12, 16):
+        if meeting.starts_at > beijing(2026, 12, 16):
             continue  # not yet
         someone = next(m for m in store.members_by_name("张建国") + store.members_by_name("王志强")
                        if meeting_store.is_due(meeting, m))
@@ -50,7 +45,7 @@ def run(app, *args):
 
 
 def test_the_skipped_committee_is_flagged(app, quarter, clock):
-    clock.set(beijing(12, 16))
+    clock.set(beijing(2026, 12, 16))
     out = run(app, "--quarter", "2026-Q4").output
     assert out.startswith("第一党支部 2026年第4季度 三会一课检查：")
     assert "✓ 本季度支部党员大会：12月11日" in out
@@ -71,7 +66,7 @@ def test_the_skipped_committee_is_flagged(app, quarter, clock):
 
 def test_the_digest_warns_two_weeks_before_the_quarter_ends(app, quarter, clock):
     def text(day):
-        clock.set(beijing(12, day, 9))
+        clock.set(beijing(2026, 12, day, 9))
         found = digest.compose(quarter, store.members_by_name("张建国")[0],
                                digest.collect(quarter, clock()))
         return digest.text_of(found, clock())

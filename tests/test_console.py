@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from bot.storage.engine import db
 from bot.storage.models import ExportLog, Meeting
-from tests.test_export import beijing, month  # noqa: F401  (the month fixture)
+from tests.helpers import beijing
+from tests.test_export import month  # noqa: F401  (the month fixture)
 
 
 def sign_in(platform, client, openid="o_li") -> str:
@@ -64,7 +65,7 @@ def test_export_compliance_and_the_meeting_record(app, month, platform, clock): 
     from bot.members import store
 
     elsewhere = meetings.add(store.get_or_create_branch("第二党支部", "机关党委"), "committee",
-                             beijing(11, 9, 9), clock())
+                             beijing(2026, 11, 9, 9), clock())
     assert client.get(f"/console/meetings/{elsewhere.id}").status_code == 404  # not theirs
     assert client.get(f"/console/meetings/{elsewhere.id}/record.docx").status_code == 404
     logs = [(l.kind, l.exported_by) for l in db.session.execute(

@@ -2,32 +2,26 @@
 something new; the 3- and 5-month thresholds on organisation life."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pytest
 import requests
 from sqlalchemy import select
 
 from bot import digest
-from bot.jobs.meetings import run_reminders, send_batch
+from bot.jobs.meetings import run_reminders
 from bot.meetings import attendance
 from bot.meetings import planning as meetings
-from bot.meetings import reminders
 from bot.cli.digest import group as digest_group
-from bot.clock import BEIJING
 from bot.digest.core import Item, contributes
 from bot.jobs.digest import send_digests
 from bot.members import rules as member_rules
 from bot.members import store
 from bot.storage.engine import db
 from bot.storage.models import Branch, Member, OutboundMessage
-from tests.helpers import bind
-
-OPENIDS = {"张建国": "o_zhang", "李红梅": "o_li", "王志强": "o_wang", "刘海波": "o_liu"}
+from tests.helpers import OPENIDS, beijing, bind
 
 
-def beijing(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=BEIJING).astimezone(timezone.utc)
 
 
 @pytest.fixture

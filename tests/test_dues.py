@@ -3,7 +3,6 @@ arrears and advance across a year boundary, privacy, and the digest lines."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
@@ -11,24 +10,17 @@ import requests
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from bot.jobs.meetings import run_reminders, send_batch
-from bot.dues import ledger as dues
+from bot.jobs.meetings import run_reminders
 from bot.meetings import planning as meetings
-from bot.meetings import reminders
 from bot.cli.dues import group as dues_cli
-from bot.clock import BEIJING
 from bot.digest import collect, compose, text_of
 from bot.dues import rules
 from bot.members import store
 from bot.storage.engine import db
 from bot.storage.models import Branch, DuesPayment, Member
-from tests.helpers import bind
-
-OPENIDS = {"张建国": "o_zhang", "李红梅": "o_li", "王志强": "o_wang", "刘海波": "o_liu"}
+from tests.helpers import OPENIDS, beijing, bind
 
 
-def beijing(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=BEIJING).astimezone(timezone.utc)
 
 
 # --- the table ------------------------------------------------------------------------------

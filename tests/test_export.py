@@ -2,7 +2,6 @@
 database; the CSV form; masking, locations, dues by role, and the export log."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 
 import pytest
 import requests
@@ -12,19 +11,15 @@ from sqlalchemy import select
 from bot.meetings import attendance
 from bot.meetings import planning as meetings
 from bot.cli.exports import group as export_cli
-from bot.clock import BEIJING, month_bounds
+from bot.clock import month_bounds
 from bot.meetings.rules import STATUS_LABELS
 from bot.meetings import store as meeting_store
 from bot.members import store
 from bot.storage.engine import db
-from bot.storage.models import Branch, ExportLog, Meeting, MeetingAttendance, Member
-from tests.helpers import bind
-
-OPENIDS = {"张建国": "o_zhang", "李红梅": "o_li", "王志强": "o_wang", "刘海波": "o_liu"}
+from bot.storage.models import Branch, ExportLog, MeetingAttendance, Member
+from tests.helpers import OPENIDS, beijing, bind
 
 
-def beijing(month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=BEIJING).astimezone(timezone.utc)
 
 
 @pytest.fixture
@@ -35,9 +30,9 @@ def month(app, platform, fake, tmp_path, clock):
     for openid in OPENIDS.values():
         requests.post(f"{fake.url}/_fake/interact", json={"openid": openid})
     branch = db.session.execute(select(Branch)).scalar_one()
-    clock.set(beijing(11, 1, 9))
+    clock.set(beijing(2026, 11, 1, 9))
     meetings.plan_month(branch, 2026, 11, clock())  # 主题党日 6 Nov, 支委会 2 Nov, 党小组会 …
-    meetings.add(branch, "party_lecture", beijing(11, 27, 14, 30), clock())  # still to come
+    meetings.add(branch, "party_lecture", beijing(2026, 11, 27, 14, 30), clock())  # still to come
     found = meeting_store.in_range(*month_bounds(2026, 11), branch.id)
     theme = next(m for m in found if m.kind == "theme_day")
     committee = next(m for m in found if m.kind == "committee")
@@ -46,10 +41,10 @@ def month(app, platform, fake, tmp_path, clock):
     number = db.session.execute(select(MeetingAttendance.id).where(
         MeetingAttendance.meeting_id == theme.id)).scalar_one()
     platform.text("o_li", f"批准 {number}")
-    clock.set(beijing(11, 6, 14, 25))
+    clock.set(beijing(2026, 11, 6, 14, 25))
     platform.text("o_li", f"签到 {theme.checkin_code}")
     platform.text("o_zhang", f"签到 {theme.checkin_code}")  # floating: remote
-    clock.set(beijing(11, 21, 20))
+    clock.set(beijing(2026, 11, 21, 20))
     platform.text("o_wang", "今天学习了党章第三章40分钟")
     platform.text("o_li", "记党费 王志强 11月 48 转账")
     platform.text("o_zhang", "汇报：在苏州，工作正常，参加了当地支部的主题党日")
@@ -209,7 +204,7 @@ def test_a_secretary_asks_in_chat_and_gets_a_link_that_expires(app, month, platf
                                                                clock):
     from rq import SimpleWorker
 
-    clock.set(beijing(11, 22, 9))
+    clock.set(beijing(2026, 11, 22, 9))
     platform.text("o_zhang", "帮助")
     assert platform.text("o_wang", "导出考勤") == "这项操作只有支部书记、副书记或组织委员可以使用。"
     assert platform.text("o_li", "导出本月考勤表") == \

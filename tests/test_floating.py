@@ -4,7 +4,6 @@ sign-in, return; and every kind of bad input."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 
 import pytest
 import requests
@@ -13,18 +12,13 @@ from sqlalchemy import func, select
 from bot import digest
 from bot.meetings import planning as meetings
 from bot.cli.floating import group as floating_cli
-from bot.clock import BEIJING
 from bot.digest import member_lines as lines_for
 from bot.members import store
 from bot.storage.engine import db
 from bot.storage.models import Branch, FloatingPeriod, FloatingReport, Member
-from tests.helpers import bind, deliver
-
-OPENIDS = {"张建国": "o_zhang", "李红梅": "o_li", "王志强": "o_wang", "刘海波": "o_liu"}
+from tests.helpers import OPENIDS, beijing, bind, deliver
 
 
-def beijing(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=BEIJING).astimezone(timezone.utc)
 
 
 @pytest.fixture

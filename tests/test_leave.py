@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 
 import pytest
 import requests
@@ -11,14 +10,10 @@ from sqlalchemy import select
 from bot.meetings import planning as meetings
 from bot.chat import outbox
 from bot.cli.meetings import group as meetings_cli
-from bot.clock import BEIJING
 from bot.storage.engine import db
 from bot.storage.models import Branch, MeetingAttendance
-from tests.helpers import bind, deliver
+from tests.helpers import beijing, bind, deliver
 
-
-def beijing(month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=BEIJING).astimezone(timezone.utc)
 
 
 @pytest.fixture
@@ -31,8 +26,8 @@ def branch(app, platform, fake, tmp_path, clock):
         requests.post(f"{fake.url}/_fake/interact", json={"openid": openid})
     found = db.session.execute(select(Branch)).scalar_one()
     ids = {kind: meetings.add(found, kind, at, clock()).id for kind, at in (
-        ("committee", beijing(11, 27, 9)), ("theme_day", beijing(11, 27, 14, 30)),
-        ("party_lecture", beijing(12, 5, 14, 30)))}
+        ("committee", beijing(2026, 11, 27, 9)), ("theme_day", beijing(2026, 11, 27, 14, 30)),
+        ("party_lecture", beijing(2026, 12, 5, 14, 30)))}
     return ids
 
 
@@ -98,11 +93,11 @@ def test_a_denied_leave_is_not_excused(app, platform, fake, branch):
 
 
 def test_leave_after_the_cutoff_is_refused(app, platform, clock, branch):
-    clock.set(beijing(11, 27, 14, 15))
+    clock.set(beijing(2026, 11, 27, 14, 15))
     reply = platform.text("o_wang", "主题党日去不了，临时有事")
     assert "不到 20 分钟" in reply
     assert member_row(app, branch["theme_day"], "王志强")["rsvp"] is None
-    clock.set(beijing(11, 27, 14, 5))
+    clock.set(beijing(2026, 11, 27, 14, 5))
     assert "已收到您的请假" in platform.text("o_wang", "主题党日去不了，临时有事")
 
 
@@ -129,7 +124,7 @@ def test_rsvp_after_leave_withdraws_it(app, platform, branch):
 
 
 def test_nothing_to_answer(app, platform, clock, branch):
-    clock.set(beijing(12, 20, 10))
+    clock.set(beijing(2026, 12, 20, 10))
     assert platform.text("o_wang", "参加") == "近期没有需要报名的会议。"
 
 

@@ -3,26 +3,19 @@ reminders follow the new time or stop, and impossible changes are refused."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 
 import pytest
 import requests
 from sqlalchemy import select
 
-from bot.jobs.meetings import run_reminders, send_batch
+from bot.jobs.meetings import run_reminders
 from bot.meetings import planning as meetings
-from bot.meetings import reminders
 from bot.cli.meetings import group as meetings_cli
-from bot.clock import BEIJING
 from bot.storage.engine import db
 from bot.storage.models import Branch, Meeting, Reminder
-from tests.helpers import bind, deliver
-
-OPENIDS = {"张建国": "o_zhang", "李红梅": "o_li", "王志强": "o_wang", "刘海波": "o_liu"}
+from tests.helpers import OPENIDS, beijing, bind, deliver
 
 
-def beijing(month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=BEIJING).astimezone(timezone.utc)
 
 
 @pytest.fixture
@@ -30,9 +23,9 @@ def theme_day(app, platform, fake, tmp_path, clock):
     """主题党日 27 Nov 14:30; the invitation (3 days ahead) went to all four on the 24th."""
     bind(platform, tmp_path, *OPENIDS.items())
     branch = db.session.execute(select(Branch)).scalar_one()
-    meeting = meetings.add(branch, "theme_day", beijing(11, 27, 14, 30), clock(),
+    meeting = meetings.add(branch, "theme_day", beijing(2026, 11, 27, 14, 30), clock(),
                            place="三楼会议室")
-    clock.set(beijing(11, 24, 14, 30))
+    clock.set(beijing(2026, 11, 24, 14, 30))
     for openid in OPENIDS.values():
         requests.post(f"{fake.url}/_fake/interact", json={"openid": openid})
         platform.text(openid, "帮助")
@@ -47,7 +40,7 @@ def cli(app, *args):
 
 def test_moving_tells_everyone_told_according_to_their_answer(app, platform, fake, theme_day,
                                                               clock):
-    clock.set(beijing(11, 24, 16))
+    clock.set(beijing(2026, 11, 24, 16))
     platform.text("o_wang", "参加")
     platform.text("o_liu", "请假，在苏州出差")
     result = cli(app, "move", theme_day.id, "--at", "2026-11-28 09:00", "--place", "五楼报告厅")
@@ -66,17 +59,17 @@ def test_moving_tells_everyone_told_according_to_their_answer(app, platform, fak
     assert {m["name"]: m["rsvp"] for m in shown["members"]} == \
         {"张建国": None, "李红梅": None, "王志强": "yes", "刘海波": "leave"}  # answers kept
     db.session.refresh(theme_day)
-    assert theme_day.moved_from == beijing(11, 27, 14, 30)
+    assert theme_day.moved_from == beijing(2026, 11, 27, 14, 30)
 
     # the reminders not yet sent follow the new time: the evening before is now the 27th
-    assert run_reminders(beijing(11, 26, 20), inline=True) == []
-    chased = run_reminders(beijing(11, 27, 20), inline=True)
+    assert run_reminders(beijing(2026, 11, 26, 20), inline=True) == []
+    chased = run_reminders(beijing(2026, 11, 27, 20), inline=True)
     assert sorted(p.member.name for p, _ in chased) == ["张建国", "李红梅"]  # not the answered
 
 
 def test_a_meeting_nobody_was_told_of_moves_quietly(app, platform, fake, theme_day, clock):
     branch = theme_day.branch
-    later = meetings.add(branch, "party_lecture", beijing(12, 18, 14, 30), clock())
+    later = meetings.add(branch, "party_lecture", beijing(2026, 12, 18, 14, 30), clock())
     result = cli(app, "move", later.id, "--topic", "学习二十届四中全会精神")
     assert "已通知 0 人" in result.output
     assert deliver(app, fake) == {}
@@ -85,14 +78,14 @@ def test_a_meeting_nobody_was_told_of_moves_quietly(app, platform, fake, theme_d
 
 def test_cancelling_tells_those_told_and_stops_the_reminders(app, platform, fake, theme_day,
                                                              clock):
-    clock.set(beijing(11, 25, 10))
+    clock.set(beijing(2026, 11, 25, 10))
     result = cli(app, "cancel", theme_day.id, "--reason", "上级临时通知集中学习")
     assert "已取消：主题党日（11月27日（周五）14:30）" in result.output and "已通知 4 人" in result.output
     sent = deliver(app, fake)
     assert sent["o_li"] == ["会议取消：主题党日（11月27日（周五）14:30）不开了（上级临时通知集中学习）。"
                             "有新的安排会再通知您。"]
-    assert run_reminders(beijing(11, 26, 20), inline=True) == []
-    assert run_reminders(beijing(11, 27, 12, 30), inline=True) == []
+    assert run_reminders(beijing(2026, 11, 26, 20), inline=True) == []
+    assert run_reminders(beijing(2026, 11, 27, 12, 30), inline=True) == []
     assert not db.session.execute(select(Reminder).where(Reminder.status == "pending")).first()
     assert "近期没有安排会议" in platform.text("o_wang", "下次开会是什么时候")
     assert "已请假" not in platform.text("o_wang", "请假，有事")  # nothing left to ask leave for
@@ -104,7 +97,7 @@ def test_cancelling_tells_those_told_and_stops_the_reminders(app, platform, fake
 
 def test_impossible_changes_are_refused_and_change_nothing(app, platform, fake, theme_day,
                                                            clock):
-    clock.set(beijing(11, 25, 10))
+    clock.set(beijing(2026, 11, 25, 10))
     refused = [
         (("move", theme_day.id), "请至少给出 --at、--place 或 --topic 之一。"),
         (("move", theme_day.id, "--at", "明天下午"), "时间格式应为"),
@@ -115,26 +108,26 @@ def test_impossible_changes_are_refused_and_change_nothing(app, platform, fake, 
     for args, message in refused:
         result = cli(app, *args)
         assert result.exit_code == 2 and message in result.output, (args, result.output)
-    clock.set(beijing(11, 27, 14, 40))  # started
+    clock.set(beijing(2026, 11, 27, 14, 40))  # started
     result = cli(app, "cancel", theme_day.id)
     assert result.exit_code == 2 and "已经开始，不能再调整" in result.output
-    clock.set(beijing(11, 25, 10))
+    clock.set(beijing(2026, 11, 25, 10))
     assert cli(app, "cancel", theme_day.id).exit_code == 0
     result = cli(app, "move", theme_day.id, "--at", "2026-12-01 09:00")
     assert result.exit_code == 2 and "已取消，不能再调整" in result.output
     found = db.session.get(Meeting, theme_day.id)
-    assert (found.status, found.starts_at) == ("cancelled", beijing(11, 27, 14, 30))
+    assert (found.status, found.starts_at) == ("cancelled", beijing(2026, 11, 27, 14, 30))
 
 
 def test_a_leader_moves_and_cancels_in_chat(app, platform, fake, theme_day, clock):
-    clock.set(beijing(11, 25, 10))
+    clock.set(beijing(2026, 11, 25, 10))
     number = theme_day.id
     assert f"编号 {number}，签到码 {theme_day.checkin_code}" in platform.text(
         "o_zhang", "主题党日什么时候")
     assert platform.text("o_zhang", f"改期 {number} 11月28日下午3点，地点五楼报告厅") == \
         f"已调整：主题党日（11月28日（周六）15:00）（编号 {number}），已通知 4 人。"
     moved = db.session.get(Meeting, number)
-    assert (moved.starts_at, moved.place) == (beijing(11, 28, 15), "五楼报告厅")
+    assert (moved.starts_at, moved.place) == (beijing(2026, 11, 28, 15), "五楼报告厅")
     assert "地点：五楼报告厅" in deliver(app, fake)["o_wang"][-1]
     assert platform.text("o_li", f"调整 {number} 九点半") == \
         f"已调整：主题党日（11月28日（周六）09:30）（编号 {number}），已通知 4 人。"

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import psutil
 import pytest
@@ -21,26 +21,21 @@ import requests
 from sqlalchemy import select
 
 from bot import digest
-from bot.jobs.meetings import run_reminders, send_batch
-from bot.meetings import reminders
+from bot.jobs.meetings import run_reminders
 from bot.cli.meetings import group as meetings_cli
 from bot.cli.meetings import reminders_group
-from bot.clock import BEIJING
 from bot.config import ROOT
 from bot.jobs.meetings import close_finished_meetings
 from bot.members.roster import import_file
 from bot.members import store
 from bot.storage.engine import db
 from bot.storage.models import Member, Meeting, OutboundMessage, Reminder
-from tests.helpers import ROSTER, deliver, write_roster
+from tests.helpers import ROSTER, beijing, deliver, write_roster
 
 NAMED = {"张建国": "o_zhang", "李红梅": "o_li", "王志强": "o_wang", "刘海波": "o_liu"}
 BULK = {f"党员{i:02d}": f"o_{i:02d}" for i in range(1, 37)}
 OPENIDS = {**NAMED, **BULK}
 
-
-def beijing(month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=BEIJING).astimezone(timezone.utc)
 
 
 class Month:
@@ -102,7 +97,7 @@ def is_reminder(delivery: dict) -> bool:
 def month(app, platform, fake, clock, tmp_path):
     """Monday 28 Sep 2026, 10:00: the roster imported and every member bound."""
     m = Month(app, platform, fake, clock, tmp_path)
-    m.travel(beijing(9, 28, 10))
+    m.travel(beijing(2026, 9, 28, 10))
     bulk = [f"{name},1390000{i:04d},第一党支部,{'第一党小组' if i % 2 else '第二党小组'},"
             f"正式党员,,在职,5000,否" for i, name in enumerate(BULK, start=1)]
     import_file(write_roster(tmp_path / "roster.csv", [*ROSTER, *bulk]), clock(), "机关党委")
@@ -125,10 +120,10 @@ def test_a_month_of_branch_life(month, app, fake):
         ("group", "2026-10-14T15:00:00+08:00", "第二党小组")]
     ids = {m["kind"]: m["id"] for m in listed[:2]}
     codes = {m["kind"]: m["checkin_code"] for m in listed[:2]}
-    assert db.session.get(Meeting, ids["theme_day"]).moved_from == beijing(10, 2, 14, 30)
+    assert db.session.get(Meeting, ids["theme_day"]).moved_from == beijing(2026, 10, 2, 14, 30)
 
     # --- before the invitations: some members write in; one unfollowed unnoticed -------------
-    month.travel(beijing(10, 4, 10))
+    month.travel(beijing(2026, 10, 4, 10))
     for name in ("张建国", "李红梅", "王志强", "刘海波"):
         assert "10月8日" in month.say(name, "下次开会是什么时候")
     assert "不再追加提醒" in month.say("党员03", "关闭提醒")
@@ -147,7 +142,7 @@ def test_a_month_of_branch_life(month, app, fake):
                                                               ("template", 0)]
 
     # --- wave 2: the 主题党日 invitation to all forty, by a real worker killed mid-fan-out ----
-    month.travel(beijing(10, 5, 14, 30))
+    month.travel(beijing(2026, 10, 5, 14, 30))
     before = len(fake.state.delivered)
     fake.state.latency = 0.05
     month.fake_post("/_fake/hold", {"after": before + 10})
@@ -169,7 +164,7 @@ def test_a_month_of_branch_life(month, app, fake):
         Reminder.meeting_id == ids["theme_day"])).scalars().all()
     assert Counter(claimed)["sending"] == 40  # the database never heard back
 
-    month.travel(beijing(10, 5, 14, 41))  # the next planner runs after the claim went stale
+    month.travel(beijing(2026, 10, 5, 14, 41))  # the next planner runs after the claim went stale
     run_reminders(month.clock())
     worker = month.worker(burst=True)
     assert worker.wait(120) == 0, month.worker_log.read_text()
@@ -187,7 +182,7 @@ def test_a_month_of_branch_life(month, app, fake):
         {"sent": 39, "failed": 1}
 
     # --- RSVPs and leave through the webhook; approvals in chat -------------------------------
-    month.travel(beijing(10, 5, 16))
+    month.travel(beijing(2026, 10, 5, 16))
     assert month.say("王志强", "参加") == "已报名：主题党日（10月8日（周四）14:30）。请准时参加。"
     assert month.say("张建国", "支委会参加").startswith("已报名：支委会")
     first = month.say("党员01", "我请假，孩子生病")
@@ -202,7 +197,7 @@ def test_a_month_of_branch_life(month, app, fake):
     assert "您的请假已批准：主题党日（10月8日（周四）14:30）。" in told["o_01"]
 
     # --- the secretary's digest: the member the platform refused ------------------------------
-    month.travel(beijing(10, 6, 8, 30))
+    month.travel(beijing(2026, 10, 6, 8, 30))
     [(sent, result)] = digest.run(month.clock())
     assert result == "sent via custom"
     text = digest.text_of(sent, month.clock())
@@ -222,15 +217,15 @@ def test_a_month_of_branch_life(month, app, fake):
         [["李红梅", "1 次会议", "[2h]"]]
 
     # --- the 支委会: one sign-in, one absence -------------------------------------------------
-    month.travel(beijing(10, 8, 8, 50))
+    month.travel(beijing(2026, 10, 8, 8, 50))
     assert month.say("张建国", f"签到 {codes['committee']}").startswith("签到成功：支委会")
     # the 主题党日's 2-hours-before: the same 35 (张建国 answered only the 支委会)
     assert len(month.reminders_at("2026-10-08 12:30")) == 35
 
     # --- the 主题党日: a late leave, sign-ins right and wrong, a remote one --------------------
-    month.travel(beijing(10, 8, 14, 15))
+    month.travel(beijing(2026, 10, 8, 14, 15))
     assert "已不能在这里请假" in month.say("党员04", "请假，临时加班")
-    month.travel(beijing(10, 8, 14, 20))
+    month.travel(beijing(2026, 10, 8, 14, 20))
     code = codes["theme_day"]
     assert month.say("王志强", f"签到 {code}") == "签到成功：主题党日（10月8日（周四）14:30）。"
     assert "不用重复签到" in month.say("王志强", f"签到 {code}")
@@ -238,16 +233,16 @@ def test_a_month_of_branch_life(month, app, fake):
     assert "签到码不对" in month.say("党员05", f"签到 {wrong}")
     assert month.say("党员05", f"签到 {code}").startswith("签到成功")
     assert month.say("刘海波", f"签到 {code}").startswith("远程签到成功")
-    month.travel(beijing(10, 8, 14, 40))
+    month.travel(beijing(2026, 10, 8, 14, 40))
     assert month.say("党员08", f"签到 {code}").startswith("签到成功")
-    month.travel(beijing(10, 8, 15, 5))
+    month.travel(beijing(2026, 10, 8, 15, 5))
     assert "签到已在" in month.say("党员06", f"签到 {code}")
-    month.travel(beijing(10, 8, 15, 10))
+    month.travel(beijing(2026, 10, 8, 15, 10))
     assert close_finished_meetings() == "closed 2"
 
     # --- the rest of the month: planner, closer and digest three times a day ------------------
-    day = beijing(10, 9, 0)
-    while day < beijing(11, 1, 0):
+    day = beijing(2026, 10, 9, 0)
+    while day < beijing(2026, 11, 1, 0):
         for hour, minute in ((8, 30), (14, 30), (20, 0)):
             month.travel(day + timedelta(hours=hour, minutes=minute))
             run_reminders(month.clock(), inline=True)

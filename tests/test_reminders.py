@@ -3,7 +3,7 @@ idempotent planning, quota pauses, fallbacks, and recovery from a dead worker.""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 import requests
@@ -13,16 +13,12 @@ from bot.jobs.meetings import run_reminders, send_batch
 from bot.meetings import planning as meetings
 from bot.meetings import reminders
 from bot.cli.meetings import reminders_group
-from bot.clock import BEIJING
 from bot.meetings import rules
 from bot.members import store
 from bot.storage.engine import db
 from bot.storage.models import Branch, Meeting, Reminder
-from tests.helpers import bind
+from tests.helpers import beijing, bind
 
-
-def beijing(month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=BEIJING).astimezone(timezone.utc)
 
 
 @pytest.fixture
@@ -33,8 +29,8 @@ def branch(app, platform, fake, tmp_path, clock):
     for openid in ("o_zhang", "o_li", "o_wang", "o_liu"):
         requests.post(f"{fake.url}/_fake/interact", json={"openid": openid})
     found = db.session.execute(select(Branch)).scalar_one()
-    meetings.add(found, "committee", beijing(11, 27, 9), clock(), place="二楼小会议室")
-    meetings.add(found, "theme_day", beijing(11, 27, 14, 30), clock(), place="三楼会议室")
+    meetings.add(found, "committee", beijing(2026, 11, 27, 9), clock(), place="二楼小会议室")
+    meetings.add(found, "theme_day", beijing(2026, 11, 27, 14, 30), clock(), place="三楼会议室")
     return found
 
 
@@ -50,16 +46,16 @@ def delivered(fake) -> list[tuple[str, str]]:
 
 
 def test_slots_and_quiet_hours(app, branch):
-    starts = beijing(11, 27, 9)
-    assert rules.slot_time("3d", starts) == beijing(11, 24, 9)
-    assert rules.slot_time("eve 20:00", starts) == beijing(11, 26, 20)
-    assert rules.slot_time("2h", starts) == beijing(11, 27, 7)
-    assert rules.shift_out_of_quiet(beijing(11, 27, 7), starts, branch) == beijing(11, 27, 8)
-    assert rules.shift_out_of_quiet(beijing(11, 26, 22), starts, branch) == beijing(11, 27, 8)
-    early = beijing(11, 27, 7, 30)  # a 07:30 meeting: the morning is too late, so the evening
-    assert rules.shift_out_of_quiet(beijing(11, 27, 5, 30), early, branch) == \
-        beijing(11, 26, 21, 29)
-    assert rules.shift_out_of_quiet(beijing(11, 27, 12), starts, branch) == beijing(11, 27, 12)
+    starts = beijing(2026, 11, 27, 9)
+    assert rules.slot_time("3d", starts) == beijing(2026, 11, 24, 9)
+    assert rules.slot_time("eve 20:00", starts) == beijing(2026, 11, 26, 20)
+    assert rules.slot_time("2h", starts) == beijing(2026, 11, 27, 7)
+    assert rules.shift_out_of_quiet(beijing(2026, 11, 27, 7), starts, branch) == beijing(2026, 11, 27, 8)
+    assert rules.shift_out_of_quiet(beijing(2026, 11, 26, 22), starts, branch) == beijing(2026, 11, 27, 8)
+    early = beijing(2026, 11, 27, 7, 30)  # a 07:30 meeting: the morning is too late, so the evening
+    assert rules.shift_out_of_quiet(beijing(2026, 11, 27, 5, 30), early, branch) == \
+        beijing(2026, 11, 26, 21, 29)
+    assert rules.shift_out_of_quiet(beijing(2026, 11, 27, 12), starts, branch) == beijing(2026, 11, 27, 12)
 
 
 def test_three_waves_with_digests_answers_mutes_and_quiet_hours(app, platform, fake, branch,
@@ -71,10 +67,10 @@ def test_three_waves_with_digests_answers_mutes_and_quiet_hours(app, platform, f
     assert run_at(app, "2026-11-24 09:00") == []  # planning again sends nothing twice
     assert len(run_at(app, "2026-11-24 14:30")) == 4  # theme day, 3 days ahead, everyone
 
-    clock.set(beijing(11, 24, 15))
+    clock.set(beijing(2026, 11, 24, 15))
     assert "已报名" in platform.text("o_wang", "主题党日参加")  # answered: not chased again
     assert "不再追加提醒" in platform.text("o_li", "关闭提醒")  # muted: no chasers
-    clock.set(beijing(11, 26, 19))
+    clock.set(beijing(2026, 11, 26, 19))
     platform.text("o_zhang", "帮助")  # inside the window again: a full text digest
     platform.text("o_liu", "帮助")
 
@@ -114,7 +110,7 @@ def test_dry_run_sends_nothing(app, fake, branch):
 def test_outside_the_window_and_unfollowed(app, platform, fake, branch, clock):
     requests.post(f"{fake.url}/_fake/fail", json={"errcode": 45015, "openid": "o_zhang"})
     requests.post(f"{fake.url}/_fake/unfollow", json={"openid": "o_li"})
-    clock.set(beijing(11, 24, 8))
+    clock.set(beijing(2026, 11, 24, 8))
     platform.text("o_zhang", "帮助")  # inside the window: a customer-service message is tried
     lines = {line.split("\t")[0]: line.split("\t")[-1]
              for line in run_at(app, "2026-11-24 09:00")}
@@ -143,7 +139,7 @@ def test_a_quota_error_pauses_and_the_rest_follows_later(app, fake, branch):
 
 
 def test_recovery_from_a_dead_worker_never_duplicates_or_skips(app, fake, branch, clock):
-    now = beijing(11, 24, 14, 30)
+    now = beijing(2026, 11, 24, 14, 30)
     reminders.materialise(now)
     claim, planned = reminders.claim_due(now)
     db.session.commit()
@@ -169,7 +165,7 @@ def test_a_worker_that_died_after_the_platform_accepted_sends_nothing_twice(app,
     (written the moment the platform answered) lets recovery settle them instead of resending."""
     from bot.wechat import client as wechat
 
-    now = beijing(11, 24, 14, 30)
+    now = beijing(2026, 11, 24, 14, 30)
     reminders.materialise(now)
     claim, planned = reminders.claim_due(now)
     db.session.commit()
@@ -199,7 +195,7 @@ def test_the_planner_job_enqueues_batches_for_the_worker(app, fake, branch, cloc
 
     from bot.jobs.meetings import plan_reminders
 
-    clock.set(beijing(11, 24, 14, 30))
+    clock.set(beijing(2026, 11, 24, 14, 30))
     assert plan_reminders() == "planned 4"
     assert plan_reminders() == "planned 0"
     queue = app.extensions["rq_queue"]
@@ -209,19 +205,19 @@ def test_the_planner_job_enqueues_batches_for_the_worker(app, fake, branch, cloc
 
 
 def test_a_moved_meeting_moves_its_pending_reminders(app, fake, branch):
-    reminders.materialise(beijing(11, 21, 10))
+    reminders.materialise(beijing(2026, 11, 21, 10))
     db.session.commit()
     theme = db.session.execute(select(Reminder).where(Reminder.slot == "3d")).scalars().first()
     meeting = db.session.get(Meeting, theme.meeting_id)
     meeting.starts_at = meeting.starts_at + timedelta(days=1)
     db.session.commit()
-    reminders.materialise(beijing(11, 21, 11))
+    reminders.materialise(beijing(2026, 11, 21, 11))
     db.session.commit()
     db.session.refresh(theme)
     assert theme.due_at == meeting.starts_at - timedelta(days=3)
     meeting.status = "cancelled"
     db.session.commit()
-    reminders.materialise(beijing(11, 21, 12))
+    reminders.materialise(beijing(2026, 11, 21, 12))
     db.session.commit()
     assert {r.status for r in db.session.execute(select(Reminder).where(
         Reminder.meeting_id == meeting.id)).scalars()} == {"skipped"}
@@ -230,7 +226,7 @@ def test_a_moved_meeting_moves_its_pending_reminders(app, fake, branch):
 def test_a_bare_ack_after_a_reminder_asks_whether_they_come(app, platform, fake, branch, clock):
     assert "没有需要您确认的通知" in platform.text("o_wang", "收到")
     run_at(app, "2026-11-24 14:30")
-    clock.set(beijing(11, 24, 15))
+    clock.set(beijing(2026, 11, 24, 15))
     assert "请问您参加吗" in platform.text("o_wang", "收到")
     platform.text("o_wang", "参加")
     assert "没有需要您确认的通知" in platform.text("o_wang", "收到")

@@ -3,27 +3,20 @@ retries, the member's own totals, collective study, points and rankings only whe
 and the gentle monthly nudge in the reminder digest."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 
 import pytest
 import requests
 from sqlalchemy import func, select
 
-from bot.jobs.meetings import run_reminders, send_batch
+from bot.jobs.meetings import run_reminders
 from bot.meetings import attendance
 from bot.meetings import planning as meetings
-from bot.meetings import reminders
-from bot.clock import BEIJING
 from bot.members import store
 from bot.storage.engine import db
 from bot.storage.models import Branch, OutboundMessage, StudyCheckin
-from tests.helpers import bind
-
-OPENIDS = {"张建国": "o_zhang", "李红梅": "o_li", "王志强": "o_wang", "刘海波": "o_liu"}
+from tests.helpers import OPENIDS, beijing, bind
 
 
-def beijing(month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=BEIJING).astimezone(timezone.utc)
 
 
 @pytest.fixture
@@ -39,7 +32,7 @@ def records(name_openid: str = "o_wang") -> list[tuple]:
 
 
 def test_a_check_in_with_material_and_time_then_totals(app, platform, branch, clock):
-    clock.set(beijing(11, 21, 20))
+    clock.set(beijing(2026, 11, 21, 20))
     reply = platform.text("o_wang", "今天学习了党章第三章40分钟")
     assert reply == "已记录今天的学习：党章第三章，40 分钟。本月已学习 1 天，共 40 分钟；今年 1 天；" \
                     "已连续 1 天。"
@@ -47,7 +40,7 @@ def test_a_check_in_with_material_and_time_then_totals(app, platform, branch, cl
 
 
 def test_one_record_a_day_retries_and_repeats_never_count_twice(app, platform, branch, clock):
-    clock.set(beijing(11, 21, 20))
+    clock.set(beijing(2026, 11, 21, 20))
     first = platform.text("o_wang", "今天学习了党章第三章40分钟", msg_id=9100000000000001)
     # the platform retries the same message: the same answer, nothing added
     assert platform.text("o_wang", "今天学习了党章第三章40分钟", msg_id=9100000000000001) == first
@@ -65,9 +58,9 @@ def test_one_record_a_day_retries_and_repeats_never_count_twice(app, platform, b
 def test_a_branch_may_count_several_a_day(app, platform, branch, clock):
     branch.settings = {"study": {"per_day": 2}}
     db.session.commit()
-    clock.set(beijing(11, 21, 9))
+    clock.set(beijing(2026, 11, 21, 9))
     platform.text("o_wang", "学习了党章20分钟")
-    clock.set(beijing(11, 21, 20))
+    clock.set(beijing(2026, 11, 21, 20))
     assert "本月已学习 1 天，共 50 分钟" in platform.text("o_wang", "学习了党史30分钟")
     platform.text("o_wang", "学习了新思想10分钟")  # a third: added to the second
     assert [(r[1], r[2], r[3]) for r in records()] == [(1, "党章", 20), (2, "党史；新思想", 40)]
@@ -75,9 +68,9 @@ def test_a_branch_may_count_several_a_day(app, platform, branch, clock):
 
 
 def test_days_grace_and_streak(app, platform, branch, clock):
-    clock.set(beijing(11, 20, 21))
+    clock.set(beijing(2026, 11, 20, 21))
     platform.text("o_wang", "学习打卡")
-    clock.set(beijing(11, 22, 8, 30))
+    clock.set(beijing(2026, 11, 22, 8, 30))
     reply = platform.text("o_wang", "昨天补卡，学习了党史一个小时")
     assert reply.startswith("已记录昨天的学习：党史，60 分钟。")
     assert "已连续 2 天" in reply  # 20th and 21st
@@ -95,9 +88,9 @@ def test_days_grace_and_streak(app, platform, branch, clock):
 
 def test_my_record_is_mine_only(app, platform, branch, clock):
     assert "还没有您的学习记录" in platform.text("o_wang", "我的学习记录")
-    clock.set(beijing(11, 20, 21))
+    clock.set(beijing(2026, 11, 20, 21))
     platform.text("o_wang", "今天学习了党章第三章40分钟")
-    clock.set(beijing(11, 21, 21))
+    clock.set(beijing(2026, 11, 21, 21))
     platform.text("o_wang", "学习打卡")
     platform.text("o_li", "今天学习了党史3小时")
     reply = platform.text("o_wang", "这个月学了几次")
@@ -107,8 +100,8 @@ def test_my_record_is_mine_only(app, platform, branch, clock):
 
 
 def test_collective_study_counts_from_meeting_attendance(app, platform, branch, clock):
-    theme = meetings.add(branch, "theme_day", beijing(11, 20, 14, 30), clock())
-    committee = meetings.add(branch, "committee", beijing(11, 20, 9), clock())
+    theme = meetings.add(branch, "theme_day", beijing(2026, 11, 20, 14, 30), clock())
+    committee = meetings.add(branch, "committee", beijing(2026, 11, 20, 9), clock())
     db.session.flush()
     for meeting in (theme, committee):
         attendance.set_status(meeting, branch.members[0], "present", "test", clock())
@@ -135,27 +128,27 @@ def test_points_and_ranking_only_when_the_branch_turns_them_on(app, platform, br
 
 
 def test_the_monthly_nudge_rides_in_the_reminder_digest_once(app, platform, branch, fake, clock):
-    clock.set(beijing(11, 24, 9))  # everyone wrote in: customer-service messages
+    clock.set(beijing(2026, 11, 24, 9))  # everyone wrote in: customer-service messages
     for openid in OPENIDS.values():
         requests.post(f"{fake.url}/_fake/interact", json={"openid": openid})
         platform.text(openid, "帮助")
-    meetings.add(branch, "theme_day", beijing(11, 27, 14, 30), clock())
-    meetings.add(branch, "party_lecture", beijing(11, 28, 14, 30), clock())
+    meetings.add(branch, "theme_day", beijing(2026, 11, 27, 14, 30), clock())
+    meetings.add(branch, "party_lecture", beijing(2026, 11, 28, 14, 30), clock())
     platform.text("o_li", "学习打卡")
 
     def texts():
         return {d["openid"]: d["body"]["text"]["content"] if "text" in d["body"]
                 else str(d["body"]["data"]) for d in fake.state.delivered}
 
-    run_reminders(beijing(11, 24, 14, 30), inline=True)
+    run_reminders(beijing(2026, 11, 24, 14, 30), inline=True)
     assert "本月还没有" not in texts()["o_wang"]  # the branch has not asked for it
     branch.settings = {"study": {"nudge": True}}
     db.session.commit()
-    run_reminders(beijing(11, 25, 14, 30), inline=True)  # the 党课 invitation
+    run_reminders(beijing(2026, 11, 25, 14, 30), inline=True)  # the 党课 invitation
     sent = texts()
     assert sent["o_wang"].endswith("\n· 本月还没有您的学习记录，有空学一学，发“学习打卡”即可记录（自愿）。")
     assert "学习记录" not in sent["o_li"]  # she studied
-    run_reminders(beijing(11, 26, 20), inline=True)  # the evening before: no second nudge
+    run_reminders(beijing(2026, 11, 26, 20), inline=True)  # the evening before: no second nudge
     wang = store.members_by_name("王志强")[0]
     last = db.session.execute(select(OutboundMessage).where(
         OutboundMessage.member_id == wang.id, OutboundMessage.purpose == "reminder.digest")

@@ -13,18 +13,44 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
 from flask import current_app
 
 from bot.chat import intents
 from bot.replies import render
+from bot.clock import to_beijing
 from bot.storage.engine import db
-
-if TYPE_CHECKING:
-    from bot.chat.inbound import Incoming
+from bot.storage.models import InboundMessage, Member, WechatUser
 
 log = logging.getLogger(__name__)
+@dataclass
+class Incoming:
+    """A parsed message as handlers see it."""
+
+    openid: str
+    msg_type: str  # text, image, voice, video, shortvideo, location, link, event …
+    event: str | None
+    text: str | None  # the text, or a voice message's Recognition
+    event_key: str | None
+    location: dict | None
+    now: datetime  # UTC
+    record: InboundMessage
+    user: WechatUser
+    raw: Any  # the checked fields of the platform message (bot.chat.inbound.Envelope)
+    intent: object = None  # bot.intents.Intent for text
+
+    @property
+    def member(self) -> Member | None:
+        return self.user.member
+
+    @property
+    def today(self):
+        """The Beijing date the message arrived."""
+        return to_beijing(self.now).date()
+
+
 # The groups handlers declare, in the order they are tried.
 GROUPS = ("events", "commands", "dialogues", "intents", "fallback")
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import joinedload
 
 from bot import clock
 from bot.chat import dispatch
+from bot.chat.dispatch import Incoming
 from bot.replies import load, render
 from bot.storage.engine import db
 from bot.storage.models import InboundMessage, Member, WechatUser
@@ -158,32 +159,6 @@ def parse(xml_text: str) -> Envelope:
                                  "longitude": _coordinate(fields, "Longitude", 180),
                                  "scale": None, "label": None}
     return envelope
-
-
-@dataclass
-class Incoming:
-    """A parsed message as handlers see it."""
-
-    openid: str
-    msg_type: str  # text, image, voice, video, shortvideo, location, link, event …
-    event: str | None
-    text: str | None  # the text, or a voice message's Recognition
-    event_key: str | None
-    location: dict | None
-    now: datetime  # UTC
-    record: InboundMessage
-    user: WechatUser
-    raw: Envelope
-    intent: object = None  # bot.intents.Intent for text
-
-    @property
-    def member(self) -> Member | None:
-        return self.user.member
-
-    @property
-    def today(self):
-        """The Beijing date the message arrived."""
-        return clock.to_beijing(self.now).date()
 
 
 def encrypted_part(body: bytes) -> str | None:

@@ -7,8 +7,7 @@ passes on to the topic's own handler.
 from __future__ import annotations
 
 from bot.chat import context
-from bot.chat.dispatch import Handler
-from bot.chat.inbound import Incoming
+from bot.chat.dispatch import Handler, Incoming
 from bot.replies import render
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 import re
 
 from bot.chat import intents
-from bot.chat.dispatch import Handler
-from bot.chat.inbound import Incoming
+from bot.chat.dispatch import Handler, Incoming
 from bot.clock import to_beijing
 from bot.dues import ledger as dues
 from bot.dues import store

@@ -6,8 +6,7 @@ import re
 from flask import current_app
 
 from bot.chat import intents, outbox
-from bot.chat.dispatch import Handler
-from bot.chat.inbound import Incoming
+from bot.chat.dispatch import Handler, Incoming
 from bot.clock import to_beijing
 from bot.members.rules import is_leader
 from bot.replies import render

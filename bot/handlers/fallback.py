@@ -1,8 +1,7 @@
 """The last two handlers: topics not built yet, and text nobody understood."""
 from __future__ import annotations
 
-from bot.chat.dispatch import Handler
-from bot.chat.inbound import Incoming
+from bot.chat.dispatch import Handler, Incoming
 from bot.members.rules import is_leader
 from bot.replies import load, render
 

@@ -3,8 +3,7 @@ a leader's 联系了张三… and 流动党员情况."""
 from __future__ import annotations
 
 from bot.chat import intents
-from bot.chat.dispatch import Handler
-from bot.chat.inbound import Incoming
+from bot.chat.dispatch import Handler, Incoming
 from bot.clock import to_beijing
 from bot.floating import reports as floating
 from bot.floating import rules

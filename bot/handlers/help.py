@@ -1,8 +1,7 @@
 """帮助: what this member can do, given their roles and whether they are floating."""
 from __future__ import annotations
 
-from bot.chat.dispatch import Handler
-from bot.chat.inbound import Incoming
+from bot.chat.dispatch import Handler, Incoming
 from bot.members.rules import is_leader
 from bot.replies import render
 

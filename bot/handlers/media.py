@@ -1,8 +1,7 @@
 """Messages that are not text: images and video, voice without recognition, locations."""
 from __future__ import annotations
 
-from bot.chat.dispatch import Handler
-from bot.chat.inbound import Incoming
+from bot.chat.dispatch import Handler, Incoming
 from bot.replies import load, render
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.chat import intents
-from bot.chat.dispatch import Handler
-from bot.chat.inbound import Incoming
+from bot.chat.dispatch import Handler, Incoming
 from bot.meetings import attendance, leave, store
 from bot.meetings import planning as meetings
 from bot.meetings.rules import MEETING_KINDS

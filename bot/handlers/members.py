@@ -1,8 +1,7 @@
 """Binding (绑定 CODE), what a follower who is not bound is told, and 我的信息."""
 from __future__ import annotations
 
-from bot.chat.dispatch import Handler
-from bot.chat.inbound import Incoming
+from bot.chat.dispatch import Handler, Incoming
 from bot.members import binding, privacy
 from bot.replies import render
 

@@ -1,8 +1,7 @@
 """Study as members see it: 学习打卡, 我的学习记录, and a ranking only where the branch wants one."""
 from __future__ import annotations
 
-from bot.chat.dispatch import Handler
-from bot.chat.inbound import Incoming
+from bot.chat.dispatch import Handler, Incoming
 from bot.study import checkins as study
 
 
