@@ -5,7 +5,7 @@ import logging
 
 from flask import Flask
 
-from bot.config import INSTANCE, Config, fill_demo_secrets, missing_secrets
+from bot.config import INSTANCE, Config, encrypt_mode, fill_demo_secrets, missing_secrets
 
 
 def create_app(config: type | dict | None = None, serving: bool = False) -> Flask:
@@ -22,6 +22,7 @@ def create_app(config: type | dict | None = None, serving: bool = False) -> Flas
         app.config.from_object(config)
     INSTANCE.mkdir(parents=True, exist_ok=True)
     fill_demo_secrets(app.config)
+    app.config["WECHAT_ENCRYPT_MODE"] = encrypt_mode(app.config)
     if serving:
         missing = missing_secrets(app.config)
         if missing:

@@ -120,24 +120,23 @@ class TestConfig(Config):
     WECHAT_API_BASE = "http://127.0.0.1:1"
 
 
-def encrypt_mode(config) -> str:
-    """The webhook's mode: WECHAT_ENCRYPT_MODE, else safe with an AES key and plain without."""
+def encrypt_mode(config) -> str | None:
+    """The webhook's mode: WECHAT_ENCRYPT_MODE, else safe with an AES key and plain without;
+    None if the setting is none of plain, compat, safe."""
     mode = (config.get("WECHAT_ENCRYPT_MODE") or "").strip().lower()
     if not mode:
         return "safe" if config.get("WECHAT_AES_KEY") else "plain"
-    if mode not in ENCRYPT_MODES:
-        raise MissingSecret("WECHAT_ENCRYPT_MODE")
-    return mode
+    return mode if mode in ENCRYPT_MODES else None
 
 
 def missing_secrets(config) -> list[str]:
     """The secrets this configuration lacks (the AES key only matters in compat/safe mode)."""
     missing = [name for name in SECRETS if not config.get(name)]
-    try:
-        if encrypt_mode(config) != "plain" and not config.get("WECHAT_AES_KEY"):
-            missing.append("WECHAT_AES_KEY")
-    except MissingSecret:
+    mode = encrypt_mode(config)
+    if mode is None:
         missing.append("WECHAT_ENCRYPT_MODE")
+    elif mode != "plain" and not config.get("WECHAT_AES_KEY"):
+        missing.append("WECHAT_AES_KEY")
     return missing
 
 

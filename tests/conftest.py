@@ -100,6 +100,7 @@ def app(backend_app, clock):
                 for table in tables:
                     conn.execute(text(f"DELETE FROM {table}"))
         app.extensions["redis"].flushdb()
+        app.config.update(WECHAT_ENCRYPT_MODE="plain", WECHAT_AES_KEY=None)
         app.extensions.pop("wechat_client", None)
         yield app
         db.session.remove()

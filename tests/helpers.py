@@ -11,7 +11,7 @@ from wechatpy.utils import random_string
 
 from bot import clock as app_clock
 from bot.clock import BEIJING
-from bot.wechat.signing import sign
+from bot.wechat.webhook import sign
 from bot.wechat.simulator import message_xml
 
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -141,3 +141,57 @@ OPENIDS = {"张建国": "o_zhang", "李红梅": "o_li", "王志强": "o_wang", "
 def beijing(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
     """The instant of a Beijing wall-clock time, as the app stores it (aware UTC)."""
     return datetime(year, month, day, hour, minute, tzinfo=BEIJING).astimezone(timezone.utc)
+
+
+def leave_trace(text: str = "下次主题党日请假，孩子生病") -> list[str]:
+    """The project's files a 请假 message from a bound member runs through, from wsgi.py's app
+    to its reply (a fresh instance under ZHIBU_INSTANCE; the caller sets the secrets)."""
+    import importlib
+
+    from flask_migrate import upgrade
+
+    from bench.trace import traced_files
+    from bot.members import store
+    from bot.meetings import planning
+    from bot.members.roster import import_file
+    from bot.storage.engine import db
+    from bot.storage.models import Branch
+
+    import pkgutil
+
+    import bot
+
+    wsgi = importlib.import_module("wsgi")
+    app = wsgi.app
+    for found in pkgutil.walk_packages(bot.__path__, "bot."):  # module code is not the path
+        if found.name != "bot.jobs.rq_settings":
+            importlib.import_module(found.name)
+    with app.app_context():
+        upgrade()
+        now = app_clock.now()
+        import_file(write_roster(Path(app.instance_path) / "roster.csv"), now, "机关党委")
+        branch = db.session.execute(db.select(Branch)).scalar_one()
+        for year, month in app_clock.next_months(now):
+            planning.plan_month(branch, year, month, now)
+        code = store.invite_code_for(store.members_by_name("王志强")[0], now, 30).code
+        db.session.commit()
+        platform = Platform(app)
+        assert "绑定成功" in platform.text("o_trace", f"绑定 {code}")
+        platform.text("o_trace", "帮助")  # warm: first-use imports are not part of the path
+        inner, traced = app.wsgi_app, {}
+
+        def wsgi_app(environ, start):  # only the server's side of the request is traced
+            response = []
+            traced["files"] = traced_files(
+                app, lambda: response.append(list(inner(environ, start))))
+            return response[0]
+
+        app.wsgi_app = wsgi_app
+        try:
+            answer = platform.text("o_trace", text)
+        finally:
+            app.wsgi_app = inner
+        assert "请假" in answer, answer
+        return_files = traced["files"]
+        db.session.remove()
+    return return_files

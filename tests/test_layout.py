@@ -94,3 +94,18 @@ def test_rules_import_nothing_but_the_clock():
     edges = graph()
     for name in [m for m in edges if m.endswith(".rules")]:
         assert edges[name] <= {"bot.clock"}, (name, edges[name])
+
+
+def test_a_leave_request_runs_through_at_most_fifteen_files(tmp_path):
+    """Traced from wsgi.py's app to the reply (bench/trace.py, in its own process)."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, ZHIBU_INSTANCE=str(tmp_path / "instance"))
+    done = subprocess.run([sys.executable, "bench/trace.py"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    head, *files = [line.strip() for line in done.stdout.splitlines() if line.strip()]
+    assert int(head.split()[0]) == len(files) and 0 < len(files) <= 15, done.stdout
+    assert "bot/handlers/meetings.py" in files and "bot/meetings/attendance.py" in files

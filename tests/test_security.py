@@ -32,9 +32,9 @@ def count(model) -> int:
 @pytest.fixture
 def safe_app(app):
     """The app with an AES key and no mode set: safe mode."""
-    app.config["WECHAT_AES_KEY"] = AES_KEY
+    app.config.update(WECHAT_AES_KEY=AES_KEY, WECHAT_ENCRYPT_MODE="safe")
     yield app
-    app.config.update(WECHAT_AES_KEY=None, WECHAT_ENCRYPT_MODE=None,
+    app.config.update(WECHAT_AES_KEY=None, WECHAT_ENCRYPT_MODE="plain",
                       WECHAT_AES_KEY_PREVIOUS=None)
 
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.chat import dispatch as handlers
-from bot.wechat.signing import sign
+from bot.wechat.webhook import sign
 from bot.wechat.simulator import message_xml
 from bot.storage.engine import db
 from bot.storage.models import InboundMessage, Member, WechatUser
@@ -40,7 +40,7 @@ def test_known_answer_through_the_webhook(app, clock):
     from datetime import datetime, timezone
 
     app.config.update(WECHAT_TOKEN=SAMPLE_TOKEN, WECHAT_AES_KEY=SAMPLE_KEY,
-                      WECHAT_APP_ID=SAMPLE_APPID)
+                      WECHAT_ENCRYPT_MODE="safe", WECHAT_APP_ID=SAMPLE_APPID)
     clock.set(datetime.fromtimestamp(int(SAMPLE_TS), tz=timezone.utc))
     try:
         body = (f"<xml><ToUserName><![CDATA[gh_10f6c3c3ac5a]]></ToUserName>"
@@ -59,7 +59,7 @@ def test_known_answer_through_the_webhook(app, clock):
         assert Platform(app).post_raw(body, tampered).status_code == 403
     finally:
         app.config.update(WECHAT_TOKEN="test-token", WECHAT_AES_KEY=None,
-                          WECHAT_APP_ID="wxtest000000000001")
+                          WECHAT_ENCRYPT_MODE="plain", WECHAT_APP_ID="wxtest000000000001")
 
 
 def test_get_verification_echoes_only_when_signed(app, platform):
@@ -92,7 +92,7 @@ def test_bad_requests_are_refused_and_store_nothing(app, platform, clock, case):
 
 def test_safe_mode_checks_msg_signature_not_only_signature(app, platform):
     """A request with a valid plain signature but a forged msg_signature is refused."""
-    app.config["WECHAT_AES_KEY"] = AES_KEY
+    app.config.update(WECHAT_AES_KEY=AES_KEY, WECHAT_ENCRYPT_MODE="safe")
     try:
         safe = Platform(app, safe=True)
         crypto = safe.crypto()
@@ -107,18 +107,18 @@ def test_safe_mode_checks_msg_signature_not_only_signature(app, platform):
         assert safe.post_raw(body, params).status_code == 403
         assert count(InboundMessage) == 0
     finally:
-        app.config["WECHAT_AES_KEY"] = None
+        app.config.update(WECHAT_AES_KEY=None, WECHAT_ENCRYPT_MODE="plain")
 
 
 def test_safe_mode_round_trip_replies_encrypted(app, platform):
-    app.config["WECHAT_AES_KEY"] = AES_KEY
+    app.config.update(WECHAT_AES_KEY=AES_KEY, WECHAT_ENCRYPT_MODE="safe")
     try:
         safe = Platform(app, safe=True)
         reply = safe.text("o_newcomer", "你好")
         assert "绑定" in reply  # decrypted by the helper, which insists the reply is encrypted
         assert db.session.execute(select(InboundMessage.content)).scalar_one() == "你好"
     finally:
-        app.config["WECHAT_AES_KEY"] = None
+        app.config.update(WECHAT_AES_KEY=None, WECHAT_ENCRYPT_MODE="plain")
 
 
 def test_safe_mode_without_a_key_is_refused(app, platform):

@@ -56,20 +56,54 @@ GROUPS = ("events", "commands", "dialogues", "intents", "fallback")
 
 
 class Handler:
-    """Base class: a handler of `group` that takes the messages whose intent is one of
-    `intents` (and, for a statistics request, names `topic`); or overrides check()."""
+    """Base class. A handler declares what it looks at, and dispatch asks it only about the
+    messages that fit: `events` (platform events), `msg_types` (message types; "*" any message
+    that is not an event), `commands` (exact commands of prompts/intents.toml [commands]),
+    `dialogue` (the topic of the member's unfinished dialogue), `intents` (with `topic` for a
+    statistics request), or nothing (every message). `who` says whose messages: bound members
+    (default), followers not bound yet, or anyone. accept(msg, match) adds the handler's own
+    conditions (a leader only, a period away open …) and returns the match or None."""
 
     group = "intents"
+    who = "members"  # members / unbound / anyone
+    events: tuple[str, ...] = ()
+    msg_types: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()
+    dialogue: str | None = None
     intents: tuple[str, ...] = ()
     topic: str | None = None  # the `topic` slot a stats request must name
 
     def check(self, msg: Incoming) -> Any | None:
         """The match this handler takes the message with, or None. Writes nothing."""
-        intent = msg.intent
-        if intent is not None and intent.name in self.intents and \
-                (self.topic is None or intent.slots.get("topic") == self.topic):
-            return intent
-        return None
+        bound = msg.member is not None
+        if (self.who == "members" and not bound) or (self.who == "unbound" and bound):
+            return None
+        match = self._declared(msg)
+        return None if match is None else self.accept(msg, match)
+
+    def _declared(self, msg: Incoming) -> Any | None:
+        if self.events:
+            return msg.event if msg.event in self.events else None
+        if self.msg_types:
+            fits = msg.msg_type in self.msg_types or \
+                ("*" in self.msg_types and msg.msg_type != "event")
+            return msg.msg_type if fits else None
+        if self.commands:
+            return next((found for found in (intents.command(name, msg.text)
+                                             for name in self.commands) if found), None)
+        if self.dialogue:
+            return msg.member.dialogue(self.dialogue, msg.now) if msg.text is not None else None
+        if self.intents:
+            intent = msg.intent
+            if intent is not None and intent.name in self.intents and \
+                    (self.topic is None or intent.slots.get("topic") == self.topic):
+                return intent
+            return None
+        return True
+
+    def accept(self, msg: Incoming, match: Any) -> Any | None:
+        """The handler's own conditions on a message that fits its declaration."""
+        return match
 
     def handle(self, msg: Incoming, match: Any) -> str:  # pragma: no cover - overridden
         raise NotImplementedError

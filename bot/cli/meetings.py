@@ -102,7 +102,7 @@ def move(meeting_id, at_text, place, topic):
     except meetings.ChangeRefused as exc:
         fail(exc.args[0], **exc.args[1])
     db.session.commit()
-    click.echo(render("change.moved_cli", meeting=meetings.label(meeting), id=meeting.id,
+    click.echo(render("change.moved_cli", meeting=attendance.label(meeting), id=meeting.id,
                       told=told))
 
 
@@ -117,7 +117,7 @@ def cancel(meeting_id, reason):
     except meetings.ChangeRefused as exc:
         fail(exc.args[0], **exc.args[1])
     db.session.commit()
-    click.echo(render("change.cancelled_cli", meeting=meetings.label(meeting), id=meeting.id,
+    click.echo(render("change.cancelled_cli", meeting=attendance.label(meeting), id=meeting.id,
                       told=told))
 
 
@@ -202,7 +202,7 @@ def record(meeting_id, host, recorder, content, decisions, content_file):
             setattr(meeting, name, value.strip())
     meeting.updated_at = clock.now()
     db.session.commit()
-    click.echo(render("calendar.recorded", meeting=meetings.label(meeting), id=meeting.id))
+    click.echo(render("calendar.recorded", meeting=attendance.label(meeting), id=meeting.id))
 
 
 @group.command("close")

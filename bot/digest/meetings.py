@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.meetings import planning as meetings
+from bot.meetings import attendance
 from bot.clock import BEIJING, to_beijing
 from bot.digest.core import Item, contributes
 from bot.replies import render
@@ -24,7 +24,7 @@ NAMES_SHOWN = 10  # names listed on the line of members not yet bound
 def pending_leave(branch: Branch, now: datetime) -> list[Item]:
     """请假 waiting for a decision: every day until a leader decides."""
     return [Item("leave", f"leave:{row.id}", render(
-        "digest.leave", number=row.id, name=member.name, meeting=meetings.label(meeting),
+        "digest.leave", number=row.id, name=member.name, meeting=attendance.label(meeting),
         reason=row.leave_reason), urgent=True)
         for row, meeting, member in store.pending_leave(branch.id)]
 
@@ -49,7 +49,7 @@ def coming_meetings(branch: Branch, now: datetime) -> list[Item]:
     for meeting in store.in_range(max(start, now), start + timedelta(days=2), branch.id):
         section = "today" if to_beijing(meeting.starts_at).date() == today else "tomorrow"
         items.append(Item(section, f"{section}:{meeting.id}:{meeting.starts_at.isoformat()}",
-                          render(f"digest.{section}", meeting=meetings.label(meeting),
+                          render(f"digest.{section}", meeting=attendance.label(meeting),
                                  code=meeting.checkin_code, **_counts(meeting))))
     return items
 

@@ -16,12 +16,10 @@ class BareCheckinHandler(Handler):
 
     intents = ("meeting_checkin",)
 
-    def check(self, msg: Incoming):
-        intent = super().check(msg)
-        if intent is None or "code" in intent.slots or context.open_checkins(msg.member,
-                                                                               msg.now):
+    def accept(self, msg: Incoming, match):
+        if "code" in match.slots or context.open_checkins(msg.member, msg.now):
             return None
-        return intent
+        return match
 
     def handle(self, msg: Incoming, match) -> str:
         return render("checkin_no_open_meeting")
@@ -33,9 +31,7 @@ class BareAckHandler(Handler):
 
     intents = ("notice_ack",)
 
-    def check(self, msg: Incoming):
-        if super().check(msg) is None:
-            return None
+    def accept(self, msg: Incoming, match):
         notices = context.pending_notices(msg.member, msg.now)
         rsvps = context.awaiting_rsvp(msg.member, msg.now)
         if notices and not rsvps:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 
-from bot.chat import intents
 from bot.chat.dispatch import Handler, Incoming
 from bot.clock import to_beijing
 from bot.dues import ledger as dues
@@ -28,10 +27,7 @@ class DuesQueryHandler(Handler):
 class DuesRecordHandler(Handler):
     """记党费 张三 12月 45.00 转账 (secretary, deputy or 组织委员)."""
 
-    group = "commands"
-
-    def check(self, msg: Incoming):
-        return intents.command("dues_record", msg.text) if msg.member is not None else None
+    group, commands = "commands", ("dues_record",)
 
     def handle(self, msg: Incoming, match) -> str:
         if not is_leader(msg.member.roles):

@@ -11,11 +11,7 @@ from bot.storage.models import OutboundMessage
 
 
 class _Event(Handler):
-    group = "events"
-    events: tuple[str, ...] = ()
-
-    def check(self, msg: Incoming):
-        return msg.event if msg.event in self.events else None
+    group, who = "events", "anyone"
 
 
 class SubscribeHandler(_Event):
@@ -64,10 +60,7 @@ class DeliveryReportHandler(_Event):
 class QuietEventHandler(Handler):
     """Every other event (automatic location reports, menu links …) is stored, not answered."""
 
-    group = "events"
-
-    def check(self, msg: Incoming):
-        return msg.msg_type == "event" or None
+    group, who, msg_types = "events", "anyone", ("event",)
 
     def handle(self, msg: Incoming, match) -> str:
         return ""

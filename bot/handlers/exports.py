@@ -5,7 +5,7 @@ import re
 
 from flask import current_app
 
-from bot.chat import intents, outbox
+from bot.chat import outbox
 from bot.chat.dispatch import Handler, Incoming
 from bot.clock import to_beijing
 from bot.members.rules import is_leader
@@ -35,10 +35,7 @@ class AttendanceExportHandler(Handler):
 class ConsoleLinkHandler(Handler):
     """控制台: a leader gets a one-time sign-in link to the console (10 minutes)."""
 
-    group = "commands"
-
-    def check(self, msg: Incoming):
-        return intents.command("console", msg.text) if msg.member is not None else None
+    group, commands = "commands", ("console",)
 
     def handle(self, msg: Incoming, match) -> str:
         from bot import console

@@ -13,7 +13,7 @@ class PendingHandler(Handler):
 
     group = "fallback"
 
-    def check(self, msg: Incoming):
+    def accept(self, msg: Incoming, match):
         features = load("replies")["features"]
         return msg.intent if msg.intent is not None and msg.intent.name in features else None
 
@@ -26,10 +26,7 @@ class PendingHandler(Handler):
 class UnknownHandler(Handler):
     """Anything else: say we did not understand and point to 帮助."""
 
-    group = "fallback"
-
-    def check(self, msg: Incoming):
-        return True
+    group, who = "fallback", "anyone"
 
     def handle(self, msg: Incoming, match) -> str:
         return render("unknown")

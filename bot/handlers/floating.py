@@ -2,7 +2,6 @@
 a leader's 联系了张三… and 流动党员情况."""
 from __future__ import annotations
 
-from bot.chat import intents
 from bot.chat.dispatch import Handler, Incoming
 from bot.clock import to_beijing
 from bot.floating import reports as floating
@@ -15,12 +14,7 @@ from bot.replies import render
 class OutgoingDialogueHandler(Handler):
     """The answer to the 外出报告's last question (or 取消)."""
 
-    group = "dialogues"
-
-    def check(self, msg: Incoming):
-        if msg.member is None or msg.text is None:
-            return None
-        return floating.dialogue(msg.member, msg.now)
+    group, dialogue = "dialogues", "outgoing"
 
     def handle(self, msg: Incoming, match) -> str:
         return floating.continue_outgoing(msg.member, match, msg.text, msg.now).render()
@@ -47,12 +41,10 @@ class ReportHandler(Handler):
 class ReportLocationHandler(Handler):
     """A location message from a floating member is part of their monthly report."""
 
-    group = "events"
+    group, msg_types = "events", ("location",)
 
-    def check(self, msg: Incoming):
-        if msg.msg_type != "location" or msg.member is None or msg.location is None:
-            return None
-        return floating.open_period(msg.member)
+    def accept(self, msg: Incoming, match):
+        return floating.open_period(msg.member) if msg.location is not None else None
 
     def handle(self, msg: Incoming, match) -> str:
         return floating.report(msg.member, None, msg.location, msg.now).render()
@@ -70,10 +62,7 @@ class ReturnHandler(Handler):
 class ContactHandler(Handler):
     """联系了张三，在苏州一切正常 (a leader, or the member's contact person)."""
 
-    group = "commands"
-
-    def check(self, msg: Incoming):
-        return intents.command("floating_contact", msg.text) if msg.member is not None else None
+    group, commands = "commands", ("floating_contact",)
 
     def handle(self, msg: Incoming, match) -> str:
         name, note = match.groups()

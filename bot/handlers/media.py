@@ -8,10 +8,7 @@ from bot.replies import load, render
 class LocationHandler(Handler):
     """A location message: stored with its coordinates and label (the record keeps them)."""
 
-    group = "events"
-
-    def check(self, msg: Incoming):
-        return msg.msg_type == "location" or None
+    group, msg_types = "events", ("location",)
 
     def handle(self, msg: Incoming, match) -> str:
         label = (msg.location or {}).get("label")
@@ -21,10 +18,10 @@ class LocationHandler(Handler):
 class UnrecognisedVoiceHandler(Handler):
     """Voice with no Recognition text: ask for it again."""
 
-    group = "events"
+    group, msg_types = "events", ("voice",)
 
-    def check(self, msg: Incoming):
-        return (msg.msg_type == "voice" and not (msg.text or "").strip()) or None
+    def accept(self, msg: Incoming, match):
+        return match if not (msg.text or "").strip() else None
 
     def handle(self, msg: Incoming, match) -> str:
         return render("voice_unrecognised")
@@ -33,10 +30,8 @@ class UnrecognisedVoiceHandler(Handler):
 class NonTextHandler(Handler):
     """Images, video, links, files: a polite word that only text, voice and location are read."""
 
-    group = "events"
-
-    def check(self, msg: Incoming):
-        return msg.msg_type not in ("text", "voice", "location", "event") or None
+    group, msg_types = "events", ("image", "video", "shortvideo", "link", "file",
+                                  "miniprogrampage", "music", "news")
 
     def handle(self, msg: Incoming, match) -> str:
         kinds = load("replies")["kinds"]
@@ -44,14 +39,13 @@ class NonTextHandler(Handler):
 
 
 class TooLongHandler(Handler):
-    """Text far longer than any request: say so rather than guess at it."""
+    """Text far longer than any request, not understood: say so rather than guess at it."""
 
-    group = "events"
+    group, intents = "fallback", ("unknown",)
     LIMIT = 1000
 
-    def check(self, msg: Incoming):
-        return (msg.text is not None and len(msg.text) > self.LIMIT and
-                (msg.intent is None or msg.intent.name == "unknown")) or None
+    def accept(self, msg: Incoming, match):
+        return match if len(msg.text or "") > self.LIMIT else None
 
     def handle(self, msg: Incoming, match) -> str:
         return render("too_long")

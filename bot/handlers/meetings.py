@@ -6,7 +6,7 @@ import re
 
 from bot.chat import intents
 from bot.chat.dispatch import Handler, Incoming
-from bot.meetings import attendance, leave, store
+from bot.meetings import attendance, store
 from bot.meetings import planning as meetings
 from bot.meetings.rules import MEETING_KINDS
 from bot.members.rules import is_leader
@@ -17,7 +17,7 @@ def describe(meeting, key: str, leader: bool = False) -> str:
     """One meeting in a sentence (key: schedule.next or schedule.line); leaders also see its
     number and sign-in code, to announce at the meeting."""
     code = render("schedule.code", id=meeting.id, code=meeting.checkin_code) if leader else ""
-    return render(key, code=code, **meetings.details(meeting))
+    return render(key, code=code, **attendance.details(meeting))
 
 
 class ScheduleHandler(Handler):
@@ -53,7 +53,7 @@ class RsvpHandler(Handler):
     intents = ("rsvp_yes",)
 
     def handle(self, msg: Incoming, match) -> str:
-        return leave.rsvp_yes(msg.member, match.slots, msg.now).render()
+        return attendance.rsvp_yes(msg.member, match.slots, msg.now).render()
 
 
 class LeaveHandler(Handler):
@@ -62,64 +62,55 @@ class LeaveHandler(Handler):
     intents = ("leave_request",)
 
     def handle(self, msg: Incoming, match) -> str:
-        return leave.request(msg.member, match.slots, msg.now).render()
+        return attendance.request(msg.member, match.slots, msg.now).render()
 
 
 class LeaveReasonHandler(Handler):
     """The answer to 请说一下请假的原因: the next plain message is the reason (or 取消)."""
 
-    group = "dialogues"
+    group, dialogue = "dialogues", "leave"
 
-    def check(self, msg: Incoming):
-        if msg.member is None or msg.msg_type not in ("text", "voice") or not msg.text:
+    def accept(self, msg: Incoming, match):
+        if not msg.text or (msg.intent is not None and msg.intent.name not in (
+                "unknown", "leave_request") and not intents.command("cancel", msg.text)):
             return None
-        state = leave.waiting_for_reason(msg.member, msg.now)
-        if state is None:
-            return None
-        if msg.intent is not None and msg.intent.name not in ("unknown", "leave_request") \
-                and not intents.command("cancel", msg.text):
-            return None
-        return state
+        return match
 
     def handle(self, msg: Incoming, match) -> str:
-        leave.forget_reason_wait(msg.member)
+        attendance.forget_reason_wait(msg.member)
         if intents.command("cancel", msg.text):
             return render("leave.cancelled")
         reason = msg.intent.slots.get("reason") if msg.intent.name == "leave_request" else None
-        return leave.request(msg.member, match, msg.now,
+        return attendance.request(msg.member, match, msg.now,
                              reason=reason or msg.text.strip()[:200]).render()
 
 
-class _Command(Handler):
-    """An exact command of prompts/intents.toml [commands]."""
+class _LeaderCommand(Handler):
+    """A leader's exact command of prompts/intents.toml [commands]."""
 
     group = "commands"
-    command = ""
-    leaders_only = True
 
-    def check(self, msg: Incoming):
-        if msg.member is None or (self.leaders_only and not is_leader(msg.member.roles)):
-            return None
-        return intents.command(self.command, msg.text)
+    def accept(self, msg: Incoming, match):
+        return match if is_leader(msg.member.roles) else None
 
 
-class LeaveDecisionHandler(_Command):
+class LeaveDecisionHandler(_LeaderCommand):
     """批准 12 / 不批准 12 13: a leader decides leave requests by their short numbers."""
 
-    command = "leave_decision"
+    commands = ("leave_decision",)
 
     def handle(self, msg: Incoming, match) -> str:
         approve = not match.group(1).startswith(("不", "驳"))
         numbers = [int(n) for n in re.findall(r"\d+", match.group(2))]
-        return "\n".join(o.render() for o in leave.decide(msg.member, numbers, approve,
+        return "\n".join(o.render() for o in attendance.decide(msg.member, numbers, approve,
                                                             msg.now))
 
 
-class MeetingChangeHandler(_Command):
+class MeetingChangeHandler(_LeaderCommand):
     """改期 12 12月6日下午3点，地点五楼 / 取消 12 上级临时安排: a leader moves or cancels a
     meeting by the number shown to leaders in the schedule reply."""
 
-    command = "meeting_change"
+    commands = ("meeting_change",)
 
     def handle(self, msg: Incoming, match) -> str:
         verb, number, rest = match.groups()
@@ -127,22 +118,26 @@ class MeetingChangeHandler(_Command):
                                        msg.now).render()
 
 
-class MuteHandler(_Command):
-    """关闭提醒 / 打开提醒: optional reminders (chasers) off or on; invitations always come."""
+class MuteHandler(Handler):
+    """关闭提醒: optional reminders (chasers) off; invitations always come."""
 
-    leaders_only = False
-
-    def check(self, msg: Incoming):
-        if msg.member is None:
-            return None
-        if intents.command("mute", msg.text):
-            return "mute"
-        return "unmute" if intents.command("unmute", msg.text) else None
+    group, commands = "commands", ("mute",)
 
     def handle(self, msg: Incoming, match) -> str:
-        msg.member.reminders_muted = match == "mute"
-        return render("reminder.muted" if match == "mute" else "reminder.unmuted")
+        msg.member.reminders_muted = True
+        return render("reminder.muted")
 
 
-HANDLERS = [LeaveDecisionHandler(), MeetingChangeHandler(), MuteHandler(), LeaveReasonHandler(),
+class UnmuteHandler(Handler):
+    """打开提醒: optional reminders on again."""
+
+    group, commands = "commands", ("unmute",)
+
+    def handle(self, msg: Incoming, match) -> str:
+        msg.member.reminders_muted = False
+        return render("reminder.unmuted")
+
+
+HANDLERS = [LeaveDecisionHandler(), MeetingChangeHandler(), MuteHandler(), UnmuteHandler(),
+            LeaveReasonHandler(),
             ScheduleHandler(), CheckinHandler(), RsvpHandler(), LeaveHandler()]

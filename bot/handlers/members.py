@@ -9,7 +9,7 @@ from bot.replies import render
 class BindHandler(Handler):
     """绑定 12345678: link this WeChat to the roster member the code was issued for."""
 
-    group, intents = "events", ("bind",)
+    group, who, intents = "events", "anyone", ("bind",)
 
     def handle(self, msg: Incoming, match) -> str:
         return binding.bind(msg.user, match.slots.get("code"), msg.now).render()
@@ -18,10 +18,7 @@ class BindHandler(Handler):
 class UnboundHandler(Handler):
     """Any message from a follower who is not bound: how to bind, and no branch data."""
 
-    group = "events"
-
-    def check(self, msg: Incoming):
-        return (msg.member is None and msg.msg_type != "event") or None
+    group, who, msg_types = "events", "unbound", ("*",)
 
     def handle(self, msg: Incoming, match) -> str:
         return render("bind_howto")

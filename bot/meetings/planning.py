@@ -1,4 +1,4 @@
-"""Meetings: planning a month from the branch's rules, adding one, and how a meeting is printed."""
+"""Meetings: planning a month from the branch's rules, adding one, moving and cancelling."""
 from __future__ import annotations
 
 import hashlib
@@ -9,7 +9,8 @@ from datetime import date, datetime, time
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot.meetings.rules import AUDIENCE, MEETING_KINDS
+from bot.meetings.attendance import details, label
+from bot.meetings.rules import AUDIENCE
 from bot.chat import outbox
 from bot.clock import BEIJING, to_beijing
 from bot.chat import slots
@@ -20,19 +21,6 @@ from bot.storage.engine import db
 from bot.storage.models import Branch, Meeting, PartyGroup
 
 
-
-
-def label(meeting: Meeting) -> str:
-    """主题党日（11月27日（周五）14:30）: how replies name a meeting."""
-    return render("meeting.label", kind=MEETING_KINDS[meeting.kind],
-                  when=when(meeting.starts_at))
-
-
-def details(meeting: Meeting) -> dict:
-    """A meeting's when, kind, place and topic, ready for a reply sentence."""
-    return {"when": when(meeting.starts_at), "kind": MEETING_KINDS[meeting.kind],
-            "place": render("schedule.place", place=meeting.place) if meeting.place else "",
-            "topic": render("schedule.topic", topic=meeting.topic) if meeting.topic else ""}
 
 
 def _code() -> str:

@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import joinedload
 
-from bot.meetings import planning as meetings
+from bot.meetings import attendance
 from bot.wechat import client as wechat
 from bot.clock import BEIJING, to_beijing
 from bot.replies import render
@@ -46,7 +46,7 @@ class Planned:
         found = _meetings_of(self.rows)
         return render("cli.reminder_line", name=self.member.name, meetings=len(found),
                       slots=",".join(sorted({r.slot for r in self.rows})),
-                      labels="、".join(meetings.label(m) for m in found), result=result)
+                      labels="、".join(attendance.label(m) for m in found), result=result)
 
 
 def _meetings_of(rows: list[Reminder]) -> list[Meeting]:
@@ -184,7 +184,7 @@ def compose(member: Member, rows: list[Reminder], now: datetime) -> dict:
     lines = []
     for meeting in _meetings_of(rows):
         ask = render("reminder.ask_remote" if member.is_floating else "reminder.ask")
-        lines.append(render("reminder.line", ask=ask, **meetings.details(meeting)))
+        lines.append(render("reminder.line", ask=ask, **attendance.details(meeting)))
     notes = "".join(render("reminder.note", note=note) for note in lines_for(member, now))
     return {"name": member.name, "lines": "\n".join(lines), "notes": notes,
             "title": render("reminder.title")}

@@ -1,14 +1,34 @@
 """The tables: organisation, members, WeChat links, invite codes, inbound and outbound logs."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Date, ForeignKey, Integer, Numeric, String,
-                        Text, UniqueConstraint, false)
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, Numeric,
+                        String, Text, UniqueConstraint, false)
+from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bot.storage.engine import UTCDateTime, db
+from bot.storage.engine import db
+
+
+class UTCDateTime(TypeDecorator):
+    """Stored as naive UTC on every database; read back as an aware UTC datetime."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
 
 
 class Committee(db.Model):

@@ -19,7 +19,7 @@ from wechatpy.utils import random_string
 
 from bot import clock
 from bot.replies import render
-from bot.wechat.signing import sign
+from bot.wechat.webhook import sign
 from bot.members import store
 from bot.storage.engine import db
 

@@ -1,6 +1,7 @@
 """The platform endpoint /wechat: verify → (decrypt) → accept once → parse → dispatch → reply.
 
-The platform's three modes (WECHAT_ENCRYPT_MODE; with an AES key and nothing set: safe):
+The platform's three modes (WECHAT_ENCRYPT_MODE, resolved when the app starts; with an AES key
+and nothing set: safe). Signatures (`sign`, `matches`) are checked here in constant time:
 * plain (明文): the body is XML, `signature` signs token, timestamp and nonce.
 * compat (兼容) and safe (安全): the body carries <Encrypt>, `msg_signature` signs it too; only
   the decrypted message is read. A body without <Encrypt> and a valid msg_signature is refused:
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import logging
 
 from flask import Blueprint, Response, current_app, request
@@ -24,14 +26,25 @@ from wechatpy.utils import random_string
 
 from bot import clock
 from bot.chat import inbound
-from bot.config import encrypt_mode
-from bot.wechat.signing import matches, sign
 from bot.storage.engine import db
 from bot.storage.models import WebhookNonce
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhook", __name__)
 MAX_NONCE = 64  # the platform's nonces are ten digits
+
+
+def sign(*parts: str) -> str:
+    """sha1 of the sorted concatenation, as the platform computes signature and msg_signature."""
+    return hashlib.sha1("".join(sorted(str(p) for p in parts)).encode("utf-8")).hexdigest()
+
+
+def matches(expected: str, given: str | None) -> bool:
+    """Constant-time comparison of a computed signature with the one in the request."""
+    if not given:
+        return False
+    return hmac.compare_digest(expected.encode("ascii"), given.strip().lower().encode("ascii",
+                                                                                       "replace"))
 
 
 def _refuse(reason: str) -> Response:
@@ -117,7 +130,7 @@ def wechat() -> Response:
     if len(body) > limit:
         return Response("request body too large", status=413, mimetype="text/plain")
 
-    mode = encrypt_mode(cfg)
+    mode = cfg["WECHAT_ENCRYPT_MODE"]
     if mode == "plain":
         if args.get("encrypt_type", "raw").lower() != "raw":
             return _refuse("encrypted message but the account is in plain mode")

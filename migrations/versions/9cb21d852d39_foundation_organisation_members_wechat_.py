@@ -8,7 +8,7 @@ Create Date: 2026-11-21 08:27:32.612451
 from alembic import op
 import sqlalchemy as sa
 
-import bot.storage.engine
+import bot.storage.models
 
 
 # revision identifiers, used by Alembic.
@@ -54,8 +54,8 @@ def upgrade():
     sa.Column('dues_base', sa.Numeric(precision=12, scale=2), nullable=True),
     sa.Column('is_floating', sa.Boolean(), nullable=False),
     sa.Column('reachable', sa.Boolean(), nullable=False),
-    sa.Column('created_at', bot.storage.engine.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', bot.storage.engine.UTCDateTime(), nullable=False),
+    sa.Column('created_at', bot.storage.models.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', bot.storage.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['branch_id'], ['branches.id'], name=op.f('fk_members_branch_id_branches')),
     sa.ForeignKeyConstraint(['group_id'], ['party_groups.id'], name=op.f('fk_members_group_id_party_groups')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_members')),
@@ -72,8 +72,8 @@ def upgrade():
     sa.Column('msg_type', sa.String(length=32), nullable=False),
     sa.Column('event', sa.String(length=64), nullable=True),
     sa.Column('msg_id', sa.BigInteger(), nullable=True),
-    sa.Column('sent_at', bot.storage.engine.UTCDateTime(), nullable=True),
-    sa.Column('received_at', bot.storage.engine.UTCDateTime(), nullable=False),
+    sa.Column('sent_at', bot.storage.models.UTCDateTime(), nullable=True),
+    sa.Column('received_at', bot.storage.models.UTCDateTime(), nullable=False),
     sa.Column('content', sa.Text(), nullable=True),
     sa.Column('latitude', sa.Numeric(precision=10, scale=6), nullable=True),
     sa.Column('longitude', sa.Numeric(precision=10, scale=6), nullable=True),
@@ -85,7 +85,7 @@ def upgrade():
     sa.Column('slots', sa.JSON(), nullable=True),
     sa.Column('reply', sa.Text(), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
-    sa.Column('processed_at', bot.storage.engine.UTCDateTime(), nullable=True),
+    sa.Column('processed_at', bot.storage.models.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_inbound_messages_member_id_members')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_inbound_messages')),
     sa.UniqueConstraint('dedupe_key', name=op.f('uq_inbound_messages_dedupe_key'))
@@ -98,9 +98,9 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('member_id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=16), nullable=False),
-    sa.Column('created_at', bot.storage.engine.UTCDateTime(), nullable=False),
-    sa.Column('expires_at', bot.storage.engine.UTCDateTime(), nullable=False),
-    sa.Column('used_at', bot.storage.engine.UTCDateTime(), nullable=True),
+    sa.Column('created_at', bot.storage.models.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', bot.storage.models.UTCDateTime(), nullable=False),
+    sa.Column('used_at', bot.storage.models.UTCDateTime(), nullable=True),
     sa.Column('used_by_openid', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_invite_codes_member_id_members'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_invite_codes')),
@@ -129,8 +129,8 @@ def upgrade():
     sa.Column('attempts', sa.JSON(), nullable=False),
     sa.Column('wechat_msgid', sa.BigInteger(), nullable=True),
     sa.Column('delivery_status', sa.String(length=64), nullable=True),
-    sa.Column('created_at', bot.storage.engine.UTCDateTime(), nullable=False),
-    sa.Column('sent_at', bot.storage.engine.UTCDateTime(), nullable=True),
+    sa.Column('created_at', bot.storage.models.UTCDateTime(), nullable=False),
+    sa.Column('sent_at', bot.storage.models.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_outbound_messages_member_id_members')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbound_messages')),
     sa.UniqueConstraint('idempotency_key', name=op.f('uq_outbound_messages_idempotency_key'))
@@ -145,11 +145,11 @@ def upgrade():
     sa.Column('openid', sa.String(length=64), nullable=False),
     sa.Column('member_id', sa.Integer(), nullable=True),
     sa.Column('subscribed', sa.Boolean(), nullable=False),
-    sa.Column('subscribed_at', bot.storage.engine.UTCDateTime(), nullable=True),
-    sa.Column('unsubscribed_at', bot.storage.engine.UTCDateTime(), nullable=True),
-    sa.Column('last_interaction_at', bot.storage.engine.UTCDateTime(), nullable=True),
-    sa.Column('bound_at', bot.storage.engine.UTCDateTime(), nullable=True),
-    sa.Column('created_at', bot.storage.engine.UTCDateTime(), nullable=False),
+    sa.Column('subscribed_at', bot.storage.models.UTCDateTime(), nullable=True),
+    sa.Column('unsubscribed_at', bot.storage.models.UTCDateTime(), nullable=True),
+    sa.Column('last_interaction_at', bot.storage.models.UTCDateTime(), nullable=True),
+    sa.Column('bound_at', bot.storage.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', bot.storage.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_wechat_users_member_id_members')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_wechat_users')),
     sa.UniqueConstraint('member_id', name=op.f('uq_wechat_users_member_id')),
