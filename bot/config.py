@@ -86,7 +86,7 @@ class Config:
     BIND_MAX_FAILURES_ALL = _int("BIND_MAX_FAILURES_ALL", 30)
     BIND_FAILURE_WINDOW = _int("BIND_FAILURE_WINDOW", 3600)
     COMMITTEE_NAME = os.environ.get("COMMITTEE_NAME", "机关党委")
-    # Reminder sends in flight at once per batch job (see bot/reminders.py).
+    # Reminder sends in flight at once per batch job (see bot/meetings/reminders.py).
     REMINDER_CONCURRENCY = _int("REMINDER_CONCURRENCY", 16)
     PROMPTS_DIR = os.environ.get("PROMPTS_DIR", str(ROOT / "prompts"))
     # Where members' phones reach this server (download links of exports asked for in chat).

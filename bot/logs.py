@@ -3,7 +3,7 @@ numbers and bearer links (console sign-in, export downloads) are masked in every
 every process (web, worker, scheduler, CLI), and the web server's access log never writes the
 query string of /wechat.
 
-Secrets are also kept out at their source (bot/wechat.py strips the token from errors); this is
+Secrets are also kept out at their source (bot/wechat/client.py strips the token from errors); this is
 the net under it.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Leave requests waiting for approval (every day until decided), today's and tomorrow's meetings
 with sign-in codes and RSVP counts, members the bot cannot reach, and members approaching the
-6-month rule on organisation life (bot/rules/thresholds.py).
+6-month rule on organisation life (bot/members/rules.py).
 """
 from __future__ import annotations
 

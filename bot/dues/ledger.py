@@ -1,5 +1,5 @@
 """党费: each member's monthly dues from their base, the ledger of payments, and what a member
-or the secretary asks of it. The table itself is bot/rules/dues.py.
+or the secretary asks of it. The table itself is bot/dues/rules.py.
 
 A member's months start with their first base (预备党员: the month of admission, as the
 secretary sets it). Each monthly payment is a row for its month, so 补交 and 预交 of several

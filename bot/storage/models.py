@@ -97,7 +97,7 @@ class Member(db.Model):
 
     @property
     def roles(self) -> set[str]:
-        """Role codes (secretary, organization, group_leader …); see bot.rules.organisation."""
+        """Role codes (secretary, organization, group_leader …); see bot.members.rules."""
         return {row.role for row in self.role_rows}
 
     @property
@@ -339,7 +339,7 @@ class DuesBase(db.Model):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"),
                                            index=True)
     from_month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
-    category: Mapped[str] = mapped_column(String(20))  # see bot.rules.organisation
+    category: Mapped[str] = mapped_column(String(20))  # see bot.members.rules
     base: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     set_by: Mapped[str] = mapped_column(String(100))
