@@ -348,6 +348,12 @@ MALFORMED = {
     "entities": '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]><xml>'
                 '<FromUserName>o_fuzz</FromUserName><MsgType>text</MsgType><Content>&e;</Content></xml>',
     "nul_byte": _body(Content="a\x00b"),
+    # found by bench/fuzz.py: a dedupe digest that recursed; a type that grows when lower-cased
+    "deep_nesting": "<xml><FromUserName>o_x</FromUserName><MsgType>text</MsgType>" +
+                    "<a>" * 1000 + "</a>" * 1000 + "</xml>",
+    "msgtype_grows_lowercased": _body(MsgType="İ" * 17),
+    "event_grows_lowercased": _body(MsgType="event", Event="İ" * 33, MsgId=None,
+                                    Content=None),
     "no_root": "<notxml/>",
     "empty": "",
 }
@@ -591,3 +597,23 @@ def test_binding_says_what_is_kept_and_my_info_shows_it(app, platform, tmp_path)
     mine = platform.text("o_wang", "我的信息")
     assert "王志强" in mine and "138****8003" in mine and "第二党小组" in mine
     assert "13800138003" not in mine and "张建国" not in mine
+
+
+@pytest.mark.parametrize("text", ["请假1月2147483648", "请假1月99999999999999999999日",
+                                  "批准 2147483648", "批准 9223372036854775808",
+                                  "记党费 李红梅 11月 99999999999 转账"])
+def test_numbers_too_big_for_anything_are_answered_not_failed(app, platform, tmp_path, text):
+    """Found by bench/fuzz.py: huge days, leave numbers and amounts overflowed in handlers."""
+    bind(platform, tmp_path, SECRETARY)
+    reply = platform.text("o_zhang", text)
+    row = db.session.execute(select(InboundMessage).order_by(InboundMessage.id.desc())
+                             ).scalars().first()
+    assert reply and row.status == "replied", (row.status, row.error)
+
+
+def test_an_absurd_time_away_does_not_break_the_dialogue(app, platform, tmp_path):
+    bind(platform, tmp_path, ("刘海波", "o_liu"))
+    platform.text("o_liu", "外出报告：去深圳打工10000年")
+    reply = platform.text("o_liu", "没有")
+    rows = db.session.execute(select(InboundMessage.status)).scalars().all()
+    assert reply and "error" not in rows

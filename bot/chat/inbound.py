@@ -12,7 +12,7 @@ import logging
 import math
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -70,26 +70,29 @@ class Envelope:
     text: str | None = None  # Content, or a voice message's Recognition
     status: str | None = None  # TEMPLATESENDJOBFINISH's delivery status
     location: dict | None = None
-    fields: dict = field(default_factory=dict)
+    body_digest: str = ""  # of the XML the fields were read from
 
     @property
     def dedupe_key(self) -> str:
-        """msg:<MsgId>, evt:<sender>:<CreateTime>:<event>, else a digest of the fields."""
+        """msg:<MsgId>, evt:<sender>:<CreateTime>:<event>, else a digest of the body."""
         if self.msg_type != "event" and self.msg_id is not None:
             return f"msg:{self.msg_id}"
         if self.created is not None:
             return f"evt:{self.openid}:{self.created}:{self.event or ''}"
-        digest = hashlib.sha1(repr(sorted(self.fields.items())).encode("utf-8",
-                                                                       "replace")).hexdigest()
-        return f"raw:{self.openid}:{digest}"
+        return f"raw:{self.openid}:{self.body_digest}"
 
 
-def _text(fields: dict, name: str, limit: int, required: bool = False) -> str | None:
+def _text(fields: dict, name: str, limit: int, required: bool = False,
+          word: bool = False) -> str | None:
+    """A text field of at most `limit` characters (a `word` is stripped and lower-cased
+    first: that is what is stored)."""
     value = fields.get(name)
     if value is None:
         if required:
             raise Malformed(f"{name} missing")
         return None
+    if isinstance(value, str) and word:
+        value = value.strip().lower()
     if not isinstance(value, str) or len(value) > limit:
         raise Malformed(f"{name} is not a text of at most {limit} characters")
     return value
@@ -127,16 +130,17 @@ def parse(xml_text: str) -> Envelope:
     fields = doc.get("xml") if isinstance(doc, dict) else None
     if not isinstance(fields, dict):
         raise Malformed("no <xml> root")
-    msg_type = (_text(fields, "MsgType", 32, required=True) or "").strip().lower()
+    msg_type = _text(fields, "MsgType", 32, required=True, word=True)
     if not msg_type:
         raise Malformed("MsgType empty")
-    openid = _text(fields, "FromUserName", 64, required=True).strip()
+    openid = _text(fields, "FromUserName", 64, required=True, word=False).strip()
     if not openid or _NOT_XML.search(openid):
         raise Malformed("FromUserName empty")
     envelope = Envelope(
         openid=openid, account=_text(fields, "ToUserName", 64) or "", msg_type=msg_type,
         created=_number(fields, "CreateTime", 0, MAX_CREATE_TIME),
-        msg_id=_number(fields, "MsgId", 1, MAX_ID), fields=fields)
+        msg_id=_number(fields, "MsgId", 1, MAX_ID),
+        body_digest=hashlib.sha1(xml_text.encode("utf-8", "replace")).hexdigest())
     if msg_type == "text":
         envelope.text = _text(fields, "Content", 64 * 1024) or ""
     elif msg_type == "voice":
@@ -147,7 +151,7 @@ def parse(xml_text: str) -> Envelope:
                              "scale": _number(fields, "Scale", 0, 100),
                              "label": _text(fields, "Label", 500)}
     elif msg_type == "event":
-        envelope.event = (_text(fields, "Event", 64, required=True) or "").strip().lower()
+        envelope.event = _text(fields, "Event", 64, required=True, word=True)
         envelope.event_key = _text(fields, "EventKey", 500)
         if envelope.event == "subscribe" and (envelope.event_key or "").startswith("qrscene_"):
             envelope.event = "subscribe_scan"
@@ -286,9 +290,10 @@ def process(body: bytes) -> str:
     xml_text = body.decode("utf-8", errors="replace")
     try:
         envelope = parse(xml_text)
-    except Malformed as exc:
+    except Exception as exc:  # noqa: BLE001 - Malformed, or anything a strange body causes
         sender = _sender(xml_text)
-        _store_malformed(xml_text, now, str(exc), sender.openid if sender else None)
+        why = str(exc) if isinstance(exc, Malformed) else f"unreadable: {type(exc).__name__}"
+        _store_malformed(xml_text, now, why, sender.openid if sender else None)
         return reply_xml(sender, render("malformed"), now) if sender else SUCCESS
     key = envelope.dedupe_key
     claim = _claim(key)

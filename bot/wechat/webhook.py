@@ -151,10 +151,15 @@ def wechat() -> Response:
         db.session.rollback()
         log.exception("could not check the request's nonce: answered, not handled")
         return _reply(inbound.unavailable(message or b""), mode, raw_timestamp)
-    if message is None:  # signed by the platform, not decryptable with our keys: kept, never
-        # read as plain (a compat body's plain fields are not covered by the signature)
-        return _reply(inbound.keep_undecryptable(body), mode, raw_timestamp)
-    return _reply(inbound.process(message), mode, raw_timestamp)
+    try:
+        if message is None:  # signed by the platform, not decryptable with our keys: kept,
+            # never read as plain (a compat body's plain fields are not covered by the signature)
+            return _reply(inbound.keep_undecryptable(body), mode, raw_timestamp)
+        return _reply(inbound.process(message), mode, raw_timestamp)
+    except Exception:  # noqa: BLE001 - the last net: a polite answer, never a 500
+        db.session.rollback()
+        log.exception("could not answer a signed request")
+        return _reply(inbound.unavailable(message or b""), mode, raw_timestamp)
 
 
 def _reply(payload: str, mode: str, timestamp: str) -> Response:
