@@ -42,6 +42,10 @@ def main() -> None:
                       WECHAT_APP_SECRET="trace")
     for key in ("DATABASE_URL", "REDIS_URL", "WECHAT_AES_KEY"):
         os.environ.pop(key, None)
+    os.environ.setdefault("ZHIBU_MODELS", str(ROOT / "instance" / "models"))
+    from bot.chat import training
+
+    training.model_path()  # the model of this corpus (built once, shared by every instance)
     from tests.helpers import leave_trace
 
     files = leave_trace(text)

@@ -54,6 +54,15 @@ def embedded_redis_url(tmp_path_factory):
     return embedded_url(str(tmp_path_factory.mktemp("redis") / "redis.db"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def intents_model():
+    """The model of the current corpus (make test builds it first; built here if missing)."""
+    from bot.chat import intents, training
+
+    os.environ["ZHIBU_MODELS"] = str(intents.models_dir())  # processes the tests start too
+    return training.model_path()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend_app(request, tmp_path_factory):
     """One app per backend for the whole session, schema built by the migrations."""

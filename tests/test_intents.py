@@ -45,8 +45,6 @@ CASES = [
     ("学习强国学了1.5小时", "study_checkin", {"duration": {"minutes": 90}}),
     ("打咔，今天看了《习近平谈治国理政》第四卷 一个半小时", "study_checkin",
      {"duration": {"minutes": 90}}),
-    ("我的学习记录", "study_checkin", {"query": True}),
-    ("这个月学了几次", "study_checkin", {"query": True}),
     # meeting sign-in
     ("签到 4821", "meeting_checkin", {"code": "4821"}),
     ("签到4821", "meeting_checkin", {"code": "4821"}),
@@ -130,18 +128,68 @@ CASES = [
     ("通知:明天上午9点党课", "broadcast", {"content": "明天上午9点党课"}),
     ("发通知 下周一交党费", "broadcast", {"content": "下周一交党费"}),
     ("群发：请大家按时参加", "broadcast", {"content": "请大家按时参加"}),
-    # stats
-    ("这个月谁没交党费", "stats", {"topic": "dues"}),
-    ("通知阅读情况", "stats", {"topic": "notices"}),
-    ("出勤率", "stats", {"topic": "attendance"}),
-    ("谁还没签到", "stats", {"topic": "attendance"}),
-    ("流动党员情况", "stats", {"topic": "floating"}),
-    ("统计一下打卡情况", "stats", {"topic": "study"}),
+    # leaders' questions about the branch
+    ("这个月谁没交党费", "stats.dues", {}),
+    ("通知阅读情况", "stats.notices", {}),
+    ("出勤率", "stats.attendance", {}),
+    ("谁还没签到", "stats.attendance", {}),
+    ("流动党员情况", "stats.floating", {}),
+    ("统计一下打卡情况", "stats.study", {}),
+    ("待批请假", "stats.pending_leave", {}),
+    ("谁请假了", "stats.leave", {}),
+    ("这次开会多少人请假了", "stats.leave", {}),
+    ("到会情况", "stats.attendance", {}),
+    ("谁还没绑定", "stats.unbound", {}),
+    ("支部有多少人", "stats.members", {}),
+    ("导出考勤", "stats.export", {}),
+    ("张建国的党费交了吗", "dues_query.member", {}),
+    # a member's own questions
+    ("我这个月参加了几次会", "attendance_query", {}),
+    ("我的学习记录", "study_checkin.query", {}),
+    ("这个月学了几次", "study_checkin.query", {}),
+    # negation is never 参加
+    ("去不了，要加班", "leave_request", {"reason": "加班"}),
+    ("没办法到场", "leave_request", {}),
+    ("无法参会", "leave_request", {}),
+    ("不参加了，家里有事", "leave_request", {"reason": "家里有事"}),
+    # colloquial yes, schedule questions
+    ("到时候我过来", "rsvp_yes", {}),
+    ("肯定去", "rsvp_yes", {}),
+    ("这周有活动吗", "schedule_query", {}),
+    ("下周有会吗", "schedule_query", {}),
+    # traditional characters, pinyin typed without the IME, voice transcripts
+    ("下次開會是什麼時候", "schedule_query", {}),
+    ("學習黨章四十分鐘", "study_checkin", {"duration": {"minutes": 40}, "material": "党章"}),
+    ("qingjia", "leave_request", {}),
+    ("qiandao 1234", "meeting_checkin", {"code": "1234"}),
+    ("嗯那个就是说周五那个会我可能去不了因为要去医院", "leave_request", {"date": "2026-11-27"}),
+    # slots written every way
+    ("12.9的党课我请假，出差", "leave_request", {"date": "2026-12-09"}),
+    ("12/4的会我参加", "rsvp_yes", {"date": "2026-12-04"}),
+    ("下个月3号的党日我去不了", "leave_request", {"date": "2026-12-03"}),
+    ("十二月九号的会来不了", "leave_request", {"date": "2026-12-09"}),
+    ("学习打卡 党史 一个半小时", "study_checkin", {"duration": {"minutes": 90}}),
+    ("学习打卡 三刻钟", "study_checkin", {"duration": {"minutes": 45}}),
+    ("看了一个多小时学习强国 打卡", "study_checkin", {"duration": {"minutes": 60}}),
+    # undo, greetings, thanks
+    ("撤回", "undo", {}),
+    ("说错了", "undo", {}),
+    ("不是这个意思", "undo", {}),
+    ("你好", "greeting", {}),
+    ("谢谢书记", "greeting", {}),
+    ("👍", "greeting", {}),
+    ("哈哈哈", "greeting", {}),
+    # leaders' commands, exact and in words
+    ("批准 12", "leave_decision", {"numbers": [12]}),
+    ("改期 12 12月6日下午3点", "meeting_change", {}),
+    ("记党费 张三 12月 45 转账", "dues_record", {}),
+    ("联系了刘海波，在苏州一切正常", "floating_contact", {}),
+    ("关闭提醒", "mute", {}),
+    ("别再提醒我了", "mute", {}),
+    ("控制台", "console", {}),
+    ("再提醒一下没回复的", "broadcast.remind", {}),
     # unknown
-    ("你好", "unknown", {}),
     ("今天天气不错", "unknown", {}),
-    ("哈哈哈", "unknown", {}),
-    ("😀😀", "unknown", {}),
     ("asdfgh", "unknown", {}),
 ]
 
@@ -155,7 +203,28 @@ def test_realistic_phrasings(text, intent, slots):
 
 
 def test_every_intent_is_covered():
-    assert {c[1] for c in CASES} == set(INTENTS)
+    assert {c[1] for c in CASES} == set(INTENTS) - {"stats"}  # only its refinements are read
+
+
+@pytest.mark.parametrize("text,reading,act", [
+    ("去不了，要加班", "leave_request", True),
+    ("我请假，孩子生病", "leave_request", True),
+    ("收到", "notice_ack", True),
+    ("111", "notice_ack", False),
+    ("我到了", "meeting_checkin", False),  # no code: asked for it
+    ("签到 4821", "meeting_checkin", True),
+    ("周五的党日改到下午三点", "meeting_change", False),  # said in words: shown the command
+    ("提醒", "mute", False),
+])
+def test_the_bot_acts_only_when_sure(text, reading, act):
+    result = classify(text, TODAY)
+    assert (result.name, result.act) == (reading, act), result
+
+
+@pytest.mark.parametrize("text", ["谁来不了", "哪些人说来不了", "有几个人请假了"])
+def test_a_question_about_others_is_never_ones_own_leave(text):
+    result = classify(text, TODAY)
+    assert result.name == "stats.leave" or (result.name == "leave_request" and not result.act)
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -184,8 +253,9 @@ def test_durations(text, expected):
     assert extract_duration(text) == expected
 
 
-def test_vocabulary_lives_in_prompts(tmp_path, monkeypatch):
-    """A word added to prompts/intents.toml changes classification without touching code."""
+def test_decisions_live_in_prompts(tmp_path, monkeypatch):
+    """The thresholds of prompts/intents.toml decide when to ask, without touching code (and
+    without a new model: they are not features)."""
     import shutil
 
     import bot.chat.intents as intents
@@ -194,12 +264,14 @@ def test_vocabulary_lives_in_prompts(tmp_path, monkeypatch):
     prompts = tmp_path / "prompts"
     shutil.copytree(ROOT / "prompts", prompts)
     toml = prompts / "intents.toml"
-    toml.write_text(toml.read_text(encoding="utf-8").replace(
-        '"不会用" = 6', '"不会用" = 6, "咋整" = 9'), encoding="utf-8")
+    toml.write_text(toml.read_text(encoding="utf-8").replace("floor = 0.6", "floor = 0.9999"),
+                    encoding="utf-8")
+    assert classify("我请假，孩子生病", TODAY).act
     monkeypatch.setattr(Config, "PROMPTS_DIR", str(prompts))
-    monkeypatch.setattr(intents, "_classifier", None)
-    assert classify("咋整", TODAY).name == "help"
-    monkeypatch.setattr(intents, "_classifier", None)
+    monkeypatch.setattr(intents, "_understanding", None)
+    assert intents.corpus_hash() == intents.model_path().stem.split("-", 1)[1]
+    assert not classify("我请假，孩子生病", TODAY).act
+    monkeypatch.setattr(intents, "_understanding", None)
 
 
 def test_intent_cli_prints_one_json_line_per_text(app, tmp_path):
@@ -209,10 +281,13 @@ def test_intent_cli_prints_one_json_line_per_text(app, tmp_path):
     result = runner.invoke(intent_command, ["我请假，孩子生病", "签到 4821"])
     assert result.exit_code == 0
     lines = [json.loads(line) for line in result.output.splitlines()]
-    assert lines == [
-        {"text": "我请假，孩子生病", "intent": "leave_request", "slots": {"reason": "孩子生病"}},
-        {"text": "签到 4821", "intent": "meeting_checkin", "slots": {"code": "4821"}},
+    assert [{k: v for k, v in line.items() if k != "confidence"} for line in lines] == [
+        {"text": "我请假，孩子生病", "intent": "leave_request", "slots": {"reason": "孩子生病"},
+         "act": True},
+        {"text": "签到 4821", "intent": "meeting_checkin", "slots": {"code": "4821"},
+         "act": True},
     ]
+    assert all(0 < line["confidence"] <= 1 for line in lines)
     path = tmp_path / "texts.txt"
     path.write_text("帮助\n\n我的党费\n", encoding="utf-8")
     result = runner.invoke(intent_command, ["--file", str(path)])

@@ -58,7 +58,7 @@ def test_leave_with_reason_goes_to_the_leaders_and_is_approved(app, platform, fa
                                 f"回复“批准 {number}”或“不批准 {number}”。"]
     assert "o_wang" not in sent
 
-    assert "这项操作" not in platform.text("o_wang", f"批准 {number}")  # not a leader: not a decision
+    assert "只有支部书记" in platform.text("o_wang", f"批准 {number}")  # not a leader: refused
     assert member_row(app, branch["party_lecture"], "王志强")["attendance"] is None
     decided = platform.text("o_zhang", f"批准 {number}")
     assert decided == f"已批准王志强的请假（编号 {number}，党课（12月5日（周六）14:30））。"

@@ -39,7 +39,8 @@ class Incoming:
     record: InboundMessage
     user: WechatUser
     raw: Any  # the checked fields of the platform message (bot.chat.inbound.Envelope)
-    intent: object = None  # bot.intents.Intent for text
+    intent: Any = None  # bot.chat.intents.Intent, for text
+    clean: str | None = None  # the text as the bot reads it (simplified, half-width …)
 
     @property
     def member(self) -> Member | None:
@@ -59,9 +60,9 @@ class Handler:
     """Base class. A handler declares what it looks at, and dispatch asks it only about the
     messages that fit: `events` (platform events), `msg_types` (message types; "*" any message
     that is not an event), `commands` (exact commands of prompts/intents.toml [commands]),
-    `dialogue` (the topic of the member's unfinished dialogue), `intents` (with `topic` for a
-    statistics request), or nothing (every message). `who` says whose messages: bound members
-    (default), followers not bound yet, or anyone. accept(msg, match) adds the handler's own
+    `dialogue` (the topic of the member's unfinished dialogue), `intents` (`unsure`: only the
+    readings not sure enough to act on), or nothing (every message). `who` says whose messages: bound members (default), followers not bound yet,
+    or anyone. accept(msg, match) adds the handler's own
     conditions (a leader only, a period away open …) and returns the match or None."""
 
     group = "intents"
@@ -71,7 +72,7 @@ class Handler:
     commands: tuple[str, ...] = ()
     dialogue: str | None = None
     intents: tuple[str, ...] = ()
-    topic: str | None = None  # the `topic` slot a stats request must name
+    unsure = False  # True: only readings the bot is not sure enough of to act on
 
     def check(self, msg: Incoming) -> Any | None:
         """The match this handler takes the message with, or None. Writes nothing."""
@@ -89,14 +90,14 @@ class Handler:
                 ("*" in self.msg_types and msg.msg_type != "event")
             return msg.msg_type if fits else None
         if self.commands:
-            return next((found for found in (intents.command(name, msg.text)
+            return next((found for found in (intents.command(name, msg.clean or msg.text)
                                              for name in self.commands) if found), None)
         if self.dialogue:
             return msg.member.dialogue(self.dialogue, msg.now) if msg.text is not None else None
         if self.intents:
             intent = msg.intent
             if intent is not None and intent.name in self.intents and \
-                    (self.topic is None or intent.slots.get("topic") == self.topic):
+                    (not self.unsure or not intent.act):
                 return intent
             return None
         return True
@@ -125,12 +126,23 @@ def classify(msg: Incoming) -> None:
     """Attach the intent to a text (or recognised voice) message."""
     if msg.text is not None and msg.msg_type in ("text", "voice"):
         msg.intent = intents.classify(msg.text, msg.today)
+        msg.clean = intents.get_understanding().clean(msg.text)
 
 
 def route(msg: Incoming) -> str:
     """Classify msg and return the reply of the first handler that takes it (may raise)."""
     classify(msg)
+    return reroute(msg)
+
+
+def reroute(msg: Incoming, past_dialogues: bool = False) -> str:
+    """The reply of the first handler that takes msg as it now stands (its intent perhaps
+    settled by the member's answer to a question); past_dialogues skips the events, commands
+    and dialogues (the message was an answer to one)."""
+    skip = set(GROUPS[:GROUPS.index("dialogues") + 1]) if past_dialogues else set()
     for handler in current_app.extensions["handlers"]:
+        if handler.group in skip:
+            continue
         match = handler.check(msg)
         if match is not None and match is not False:
             return handler.handle(msg, match)

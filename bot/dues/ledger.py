@@ -107,13 +107,18 @@ def explain(line: Month) -> str:
     return render("dues.explain_fixed", category=label, amount=line.due)
 
 
-def status(member: Member, now: datetime, with_table: bool = False) -> Outcome:
-    """我的党费: this month's amount and how it is computed, paid or not, arrears, the year."""
+def status(member: Member, now: datetime, with_table: bool = False,
+           asked_by: Member | None = None) -> Outcome:
+    """我的党费 (or, asked by a leader who may see the ledger, 张三的党费): this month's amount
+    and how it is computed, paid or not, arrears, the year."""
     month = this_month(now)
     acc = account(member, month)
     line = acc.months.get(month)
+    whose = render("dues.yours") if asked_by is None or asked_by.id == member.id else \
+        render("dues.theirs", name=member.name)
     if line is None or line.due is None:
-        return Outcome("dues.no_account", {"table": render("dues.table") if with_table else ""})
+        return Outcome("dues.no_account", {"table": render("dues.table") if with_table else "",
+                                           "whose": whose})
     year = month[:4]
     months = [m for m in acc.months.values() if m.month.startswith(year) and m.month <= month]
     paid_total = sum((m.payment.amount for m in acc.months.values()
@@ -132,7 +137,7 @@ def status(member: Member, now: datetime, with_table: bool = False) -> Outcome:
               "year": year, "year_due": sum((m.due for m in months if m.due), Decimal("0.00")),
               "year_paid": paid_total,
               "voluntary": render("dues.voluntary", amount=voluntary) if voluntary else "",
-              "table": render("dues.table") if with_table else ""}
+              "table": render("dues.table") if with_table else "", "whose": whose}
     return Outcome("dues.status", values)
 
 
@@ -295,3 +300,9 @@ def unpaid_reminder(member: Member, now: datetime) -> str | None:
     if line is None or not line.due or line.paid:
         return None
     return render("dues.member_line", amount=line.due)
+
+
+def may_see_ledger(member: Member) -> bool:
+    """The branch ledger, and another member's dues, are for the roles of the branch's
+    `dues.viewers` setting (the 书记 and the 组织委员 by default)."""
+    return bool(member.roles & set(rules.setting(member.branch, "viewers")))

@@ -29,7 +29,7 @@ VOLUNTARY = re.compile(r"自愿|多交")  # 自愿多交: an extra payment, neve
 def parse_amount(text: str) -> Decimal | None:
     """45 / 45.00 / 1,234.50 / ￥45 / 45元 / ４５．００ → Decimal; None if not an amount."""
     cleaned = re.sub(r"[,，\s]|元|块|¥|￥|RMB|rmb", "", normalise(text))
-    if not re.fullmatch(r"[+-]?\d+(\.\d+)?", cleaned):
+    if not re.fullmatch(r"[+-]?\d{1,9}(\.\d{1,2})?", cleaned):  # no one pays a billion
         return None
     try:
         return Decimal(cleaned)
@@ -86,3 +86,20 @@ def parse_method(text: str) -> tuple[str | None, str | None]:
         if word in text:
             return code, None
     return None, None
+
+
+_MONTHS_IN = re.compile(r"(?:\d{4}\s*年\s*)?\d{1,2}\s*(?:[-—~～至到]\s*(?:\d{4}\s*年\s*)?\d{1,2}\s*)?月")
+_AMOUNT_IN = re.compile(r"[¥￥]\s*\d[\d,]*(?:\.\d+)?|\d[\d,]*(?:\.\d+)?\s*(?:元|块)")
+
+
+def parse_months_in(text: str, today: date) -> list[str] | None:
+    """The months a payment in free words covers (李四交了10-12月的党费 → three months)."""
+    found = _MONTHS_IN.search(normalise(text))
+    return parse_months(found.group(), today) if found else None
+
+
+def parse_amount_in(text: str) -> str | None:
+    """The amount in free words (交了45元 / ￥135), as text (JSON-able); None if none."""
+    found = _AMOUNT_IN.search(normalise(text))
+    amount = parse_amount(found.group()) if found else None
+    return str(amount) if amount is not None else None

@@ -21,7 +21,8 @@ FIXED = {"student": Decimal("0.20"), "unemployed": Decimal("0.20"), "relief": De
 FARMER_RANGE = (Decimal("0.20"), Decimal("1.00"))
 MAX_BASE = Decimal("1000000.00")  # a monthly base above this is a typo
 ADVANCE_MONTHS = 6  # 预交 up to 6 months ahead
-DEFAULTS = {"farmer_amount": "0.20", "reminder_day": None}
+DEFAULTS = {"farmer_amount": "0.20", "reminder_day": None,
+            "viewers": ["secretary", "organization"]}  # who sees the branch ledger
 
 
 class DuesError(ValueError):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import literal, select
+from sqlalchemy import func, literal, select
 
 from bot.storage.engine import db
 from bot.storage.models import DuesBase, DuesPayment, Member
@@ -60,3 +60,15 @@ def others_named_in(member: Member, text: str) -> bool:
         Member.branch_id == member.branch_id, Member.id != member.id,
         Member.name != member.name, literal(text).contains(Member.name)).limit(1)
     ).first() is not None
+
+
+def named_in(branch_id: int, text: str, name: str = "") -> list[Member]:
+    """The branch's members a leader names in text (张三的党费 / 张三8001 when names repeat):
+    by the name read from it, else any member's name the text holds."""
+    query = select(Member).where(Member.branch_id == branch_id)
+    if name:
+        found = list(db.session.execute(query.where(Member.name == name)).scalars())
+        if found:
+            return found
+    return list(db.session.execute(query.where(literal(text).contains(Member.name))
+                                   .order_by(func.length(Member.name).desc())).scalars())

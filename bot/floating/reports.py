@@ -23,7 +23,7 @@ from bot.floating import rules
 from bot.members import store as member_store
 from bot.storage.engine import db
 from bot.storage.models import (FloatingContact, FloatingPeriod, FloatingReport, Member,
-                                MemberRole)
+                                MemberRole, state_of)
 
 QUESTIONS = ("reason", "destination", "duration", "phone")
 NO_CHANGE = re.compile(r"^(没有|没变|不变|无|否|没|不用|一样|还是原来的?)[。!！]*$")
@@ -149,8 +149,10 @@ def _register(member: Member, state: dict, now: datetime) -> Outcome:
                             contact_person_id=contact.id if contact else None,
                             created_at=now, updated_at=now)
     db.session.add(period)
+    was = state_of(member, "is_floating", "updated_at")
     member.is_floating, member.updated_at = True, now
-    db.session.flush()
+    member.remember("outgoing", [(period, None), (member, was)],
+                    render("undo.outgoing", destination=period.destination), now)
     values = {"name": member.name, "reason": period.reason, "destination": period.destination,
               "since": _day(left_on), "until": render("floating.until", day=_day(expected))
               if expected else render("floating.until_unknown"),
@@ -194,8 +196,11 @@ def report_return(member: Member, slots: dict, now: datetime) -> Outcome:
     day = date.fromisoformat(slots["date"]) if slots.get("date") else today
     if day > today or day < period.left_on:
         day = today
+    changes = [(period, state_of(period, "returned_on", "updated_at")),
+               (member, state_of(member, "is_floating", "updated_at"))]
     period.returned_on, period.updated_at = day, now
     member.is_floating, member.updated_at = False, now
+    member.remember("return", changes, render("undo.return"), now)
     values = {"name": member.name, "destination": period.destination,
               "since": _day(period.left_on), "back": _day(day)}
     contact = db.session.get(Member, period.contact_person_id) if period.contact_person_id \
@@ -226,11 +231,14 @@ def report(member: Member, text: str | None, location: dict | None, now: datetim
     row = db.session.execute(select(FloatingReport).where(
         FloatingReport.member_id == member.id, FloatingReport.month == month)
     ).scalar_one_or_none()
+    before = state_of(row, "place", "latitude", "longitude", "content", "party_life", "parts",
+                      "updated_at") if row is not None else None
     if row is None:
         row = FloatingReport(member_id=member.id, period_id=period.id, month=month, parts=0,
                              created_at=now)
         db.session.add(row)
     row.parts, row.updated_at = (row.parts or 0) + 1, now
+    member.remember("report", [(row, before)], render("undo.report", month=int(month[5:])), now)
     if location is not None:
         row.latitude = Decimal(str(location["latitude"]))
         row.longitude = Decimal(str(location["longitude"]))

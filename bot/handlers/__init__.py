@@ -11,9 +11,10 @@ import importlib
 
 from bot.chat.dispatch import GROUPS, Handler
 
-# Within a group, modules are tried in this order (a bare 签到 / 收到 is resolved by `clarify`
-# before the meetings topic sees it; a floating member's location before any location).
-TOPICS = ("events", "members", "floating", "media", "clarify", "help", "meetings", "dues",
+# Within a group, modules are tried in this order (what the bot is not sure of, and a bare
+# 签到 / 收到, are settled by `clarify` before any topic acts; a floating member's location is
+# part of their report before it is any location).
+TOPICS = ("events", "clarify", "members", "floating", "media", "help", "meetings", "dues",
           "exports", "study", "fallback")
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from bot.chat.dispatch import Handler, Incoming
 from bot.clock import to_beijing
@@ -85,14 +86,34 @@ def record_from_text(leader, text: str, now) -> Outcome:
     return dues.record(member, months, amount, method, today, by, now, paid_by=paid_by)
 
 
+class DuesWordsHandler(Handler):
+    """李四交了11月党费45元现金: a payment a leader reports in their own words, recorded when
+    who, which months and how much are all there (else the exact form is shown)."""
+
+    intents = ("dues_record",)
+
+    def accept(self, msg: Incoming, match):
+        return match if is_leader(msg.member.roles) else None
+
+    def handle(self, msg: Incoming, match) -> str:
+        member, problem = find_member(msg.member, match.slots["name"])
+        if problem:
+            return problem.render()
+        method, paid_by = parse_method(msg.clean or msg.text or "")
+        return dues.record(member, match.slots["months"], Decimal(match.slots["amount"]),
+                           method or "cash", to_beijing(msg.now).date(),
+                           f"member:{msg.member.id}", msg.now, paid_by=paid_by).render()
+
+
 class DuesUnpaidHandler(Handler):
     """这个月谁没交党费 (leaders): who has the month unpaid, with their arrears."""
 
-    intents, topic = ("stats",), "dues"
+    intents = ("stats.dues",)
+
+    def accept(self, msg: Incoming, match):
+        return match if is_leader(msg.member.roles) else None
 
     def handle(self, msg: Incoming, match) -> str:
-        if not is_leader(msg.member.roles):
-            return render("leader_only")
         month = dues.this_month(msg.now)
         label = render("dues.month", year=month[:4], month=int(month[5:]))
         rows = dues.unpaid(msg.member.branch_id, month)
@@ -104,4 +125,22 @@ class DuesUnpaidHandler(Handler):
         return render("dues.unpaid_list", month=label, count=len(rows), lines="\n".join(lines))
 
 
-HANDLERS = [DuesRecordHandler(), DuesQueryHandler(), DuesUnpaidHandler()]
+class MemberDuesHandler(Handler):
+    """张三的党费 (those who may see the branch ledger: the 书记 and the 组织委员 by default)."""
+
+    intents = ("dues_query.member",)
+
+    def accept(self, msg: Incoming, match):
+        return match if dues.may_see_ledger(msg.member) else None
+
+    def handle(self, msg: Incoming, match) -> str:
+        named = match.slots.get("name") or ""
+        found = store.named_in(msg.member.branch_id, msg.clean or msg.text or "", named)
+        if len(found) != 1:
+            return render("dues.unknown_member" if not found else "dues.same_name_ask",
+                          name=named or (found[0].name if found else ""))
+        return dues.status(found[0], msg.now, asked_by=msg.member).render()
+
+
+HANDLERS = [DuesRecordHandler(), DuesQueryHandler(), DuesWordsHandler(), DuesUnpaidHandler(),
+            MemberDuesHandler()]

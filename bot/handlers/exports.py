@@ -16,11 +16,12 @@ class AttendanceExportHandler(Handler):
     """导出考勤 (this month; 上个月 for the last): the workbook is built by a worker and the
     link, valid for EXPORT_LINK_HOURS, is pushed to the leader who asked."""
 
-    intents, topic = ("stats",), "attendance"
+    intents = ("stats.export",)
+
+    def accept(self, msg: Incoming, match):
+        return match if is_leader(msg.member.roles) else None
 
     def handle(self, msg: Incoming, match) -> str:
-        if not is_leader(msg.member.roles):
-            return render("leader_only")
         here = to_beijing(msg.now)
         year, month = here.year, here.month
         if re.search(r"上个?月", msg.text or ""):
@@ -46,4 +47,10 @@ class ConsoleLinkHandler(Handler):
                       minutes=console.LOGIN_MINUTES)
 
 
-HANDLERS = [ConsoleLinkHandler(), AttendanceExportHandler()]
+class ConsoleWordsHandler(ConsoleLinkHandler):
+    """给我个电脑上登录的链接: the console link, asked in the leader's own words."""
+
+    group, commands, intents = "intents", (), ("console",)
+
+
+HANDLERS = [ConsoleLinkHandler(), AttendanceExportHandler(), ConsoleWordsHandler()]

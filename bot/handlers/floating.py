@@ -66,6 +66,9 @@ class ContactHandler(Handler):
 
     def handle(self, msg: Incoming, match) -> str:
         name, note = match.groups()
+        return self.log(msg, name, note)
+
+    def log(self, msg: Incoming, name: str, note: str | None) -> str:
         found = member_store.members_by_name(name, msg.member.branch.name)
         if not found:
             return render("dues.unknown_member", name=name)
@@ -80,14 +83,25 @@ class ContactHandler(Handler):
                                     msg.now).render()
 
 
+class ContactWordsHandler(ContactHandler):
+    """刚和刘海波通了电话，他挺好的: a contact logged from the leader's own words (the whole
+    text is the note)."""
+
+    group, commands, intents = "intents", (), ("floating_contact",)
+
+    def handle(self, msg: Incoming, match) -> str:
+        return self.log(msg, match.slots["name"], msg.clean or msg.text)
+
+
 class FloatingStatsHandler(Handler):
     """流动党员情况 (leaders): each floating member, where, last report and contact."""
 
-    intents, topic = ("stats",), "floating"
+    intents = ("stats.floating",)
+
+    def accept(self, msg: Incoming, match):
+        return match if is_leader(msg.member.roles) else None
 
     def handle(self, msg: Incoming, match) -> str:
-        if not is_leader(msg.member.roles):
-            return render("leader_only")
         rows = floating.overview(msg.member.branch_id, msg.now)
         if not rows:
             return render("floating.list_none")
@@ -102,4 +116,5 @@ class FloatingStatsHandler(Handler):
 
 
 HANDLERS = [ReportLocationHandler(), ContactHandler(), OutgoingDialogueHandler(),
-            OutgoingHandler(), ReportHandler(), ReturnHandler(), FloatingStatsHandler()]
+            OutgoingHandler(), ReportHandler(), ReturnHandler(), ContactWordsHandler(),
+            FloatingStatsHandler()]

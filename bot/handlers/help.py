@@ -1,6 +1,8 @@
 """帮助: what this member can do, given their roles and whether they are floating."""
 from __future__ import annotations
 
+import re
+
 from bot.chat.dispatch import Handler, Incoming
 from bot.members.rules import is_leader
 from bot.replies import render
@@ -20,4 +22,18 @@ class HelpHandler(Handler):
         return "\n".join(parts)
 
 
-HANDLERS = [HelpHandler()]
+class GreetingHandler(Handler):
+    """你好 / 谢谢 / 辛苦了 / 👍: a short warm reply, not 没看懂."""
+
+    intents = ("greeting",)
+
+    def handle(self, msg: Incoming, match) -> str:
+        text = msg.clean or msg.text or ""
+        if re.search(r"谢|感谢|辛苦|多亏|麻烦你|thank|thx", text, re.IGNORECASE):
+            return render("greeting.thanks")
+        if re.search(r"你好|您好|早上好|早安|晚上好|下午好|在吗|hello|hi", text, re.IGNORECASE):
+            return render("greeting.hello", name=msg.member.name)
+        return render("greeting.other")
+
+
+HANDLERS = [HelpHandler(), GreetingHandler()]

@@ -128,6 +128,73 @@ class MuteHandler(Handler):
         return render("reminder.muted")
 
 
+class MuteWordsHandler(Handler):
+    """别再提醒我了 / 把提醒打开吧: the same, said in the member's own words."""
+
+    intents = ("mute",)
+
+    def handle(self, msg: Incoming, match) -> str:
+        on = bool(match.slots.get("on"))
+        msg.member.reminders_muted = not on
+        return render("reminder.unmuted" if on else "reminder.muted")
+
+
+class MyAttendanceHandler(Handler):
+    """我这个月参加了几次会: the member's own attendance."""
+
+    intents = ("attendance_query",)
+
+    def handle(self, msg: Incoming, match) -> str:
+        return attendance.my_month(msg.member, msg.now).render()
+
+
+class _LeaderQuestion(Handler):
+    def accept(self, msg: Incoming, match):
+        return match if is_leader(msg.member.roles) else None
+
+
+class MeetingAnswersHandler(_LeaderQuestion):
+    """谁请假了 / 这次开会多少人请假了 / 到会情况 (leaders): a meeting's answers and attendance."""
+
+    intents = ("stats.leave", "stats.attendance")
+
+    def handle(self, msg: Incoming, match) -> str:
+        meeting = attendance.meeting_meant(msg.member, match.slots, msg.now)
+        if meeting is None:
+            return render("attendance.no_meeting")
+        return attendance.answers(meeting)
+
+
+class PendingLeaveHandler(_LeaderQuestion):
+    """待批请假 (leaders): the leave requests waiting, with their numbers."""
+
+    intents = ("stats.pending_leave",)
+
+    def handle(self, msg: Incoming, match) -> str:
+        return attendance.pending_list(msg.member)
+
+
+class BareDecisionHandler(_LeaderQuestion):
+    """批准 / 同意 without a number, right after a leave push: that request; if several are
+    waiting, which one."""
+
+    intents = ("leave_decision",)
+
+    def handle(self, msg: Incoming, match) -> str:
+        numbers = match.slots.get("numbers")
+        if not numbers:
+            waiting = store.pending_leave(msg.member.branch_id)
+            if len(waiting) != 1:
+                if not waiting:
+                    return render("leave.pending_none")
+                return render("leave.decide_which", count=len(waiting)) + "\n" + \
+                    attendance.pending_list(msg.member)
+            numbers = [waiting[0][0].id]
+        approve = match.slots.get("approve", True)
+        return "\n".join(o.render() for o in attendance.decide(msg.member, numbers, approve,
+                                                                 msg.now))
+
+
 class UnmuteHandler(Handler):
     """打开提醒: optional reminders on again."""
 
@@ -139,5 +206,6 @@ class UnmuteHandler(Handler):
 
 
 HANDLERS = [LeaveDecisionHandler(), MeetingChangeHandler(), MuteHandler(), UnmuteHandler(),
-            LeaveReasonHandler(),
+            LeaveReasonHandler(), MuteWordsHandler(), MyAttendanceHandler(),
+            MeetingAnswersHandler(), PendingLeaveHandler(), BareDecisionHandler(),
             ScheduleHandler(), CheckinHandler(), RsvpHandler(), LeaveHandler()]

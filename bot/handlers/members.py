@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from bot.chat.dispatch import Handler, Incoming
-from bot.members import binding, privacy
+from bot.members import binding, privacy, roster
+from bot.members.rules import is_leader
 from bot.replies import render
 
 
@@ -33,4 +34,28 @@ class MyInfoHandler(Handler):
         return privacy.summary(msg.member)
 
 
-HANDLERS = [BindHandler(), UnboundHandler(), MyInfoHandler()]
+class _LeaderQuestion(Handler):
+    def accept(self, msg: Incoming, match):
+        return match if is_leader(msg.member.roles) else None
+
+
+class UnboundListHandler(_LeaderQuestion):
+    """谁还没绑定 (leaders): members with no WeChat yet, with their invite codes to hand out."""
+
+    intents = ("stats.unbound",)
+
+    def handle(self, msg: Incoming, match) -> str:
+        return roster.unbound_text(msg.member.branch, msg.now)
+
+
+class BranchSizeHandler(_LeaderQuestion):
+    """支部有多少人 (leaders): the branch in numbers."""
+
+    intents = ("stats.members",)
+
+    def handle(self, msg: Incoming, match) -> str:
+        return roster.size_text(msg.member.branch)
+
+
+HANDLERS = [BindHandler(), UnboundHandler(), MyInfoHandler(), UnboundListHandler(),
+            BranchSizeHandler()]

@@ -22,7 +22,7 @@ from bot.members import store as member_store
 from bot.members.rules import is_leader
 from bot.replies import Outcome, render, when
 from bot.storage.engine import db
-from bot.storage.models import AttendanceChange, Meeting, MeetingAttendance, Member
+from bot.storage.models import AttendanceChange, Meeting, MeetingAttendance, Member, state_of
 
 NEAR = timedelta(hours=6)  # how far from a meeting's start a sign-in code is looked for
 
@@ -148,13 +148,23 @@ def rsvp_yes(member: Member, slots: dict, now: datetime) -> Outcome:
     if meeting is None:
         return Outcome(f"rsvp.{problem}")
     row = row_for(meeting, member, now)
+    before = _before(row)
     withdrew = row.rsvp == "leave"
     row.rsvp, row.leave_status, row.updated_at = "yes", None, now
     if row.attendance == "excused":
         set_status(meeting, member, None, f"member:{member.id}", now,
-                              reason="withdrew leave")
+                   reason="withdrew leave")
+    member.remember("rsvp", [(row, before)], render("undo.rsvp", meeting=label(meeting)), now)
     return Outcome("rsvp.ok_after_leave" if withdrew else "rsvp.ok",
                    {"meeting": label(meeting)})
+
+
+def _before(row: MeetingAttendance) -> dict | None:
+    """A row's answer as it was (None for a row this message creates), for 撤回."""
+    if row.id is None:
+        return None
+    return state_of(row, "rsvp", "leave_reason", "leave_status", "leave_requested_at",
+                    "leave_decided_by", "leave_decided_at", "attendance")
 
 
 def waiting_for_reason(member: Member, now: datetime) -> dict | None:
@@ -188,8 +198,9 @@ def request(member: Member, slots: dict, now: datetime, reason: str | None = Non
     if not reason:
         _wait_for_reason(member, slots, now)
         return Outcome("leave.ask_reason", {"meeting": label(meeting)})
+    before = _before(row)
     _ask(row, meeting, member, reason, now)
-    db.session.flush()
+    member.remember("leave", [(row, before)], render("undo.leave", meeting=label(meeting)), now)
     _tell_leaders(member, [(row, meeting)], reason)
     return Outcome("leave.received", {"meeting": label(meeting), "reason": reason,
                                       "number": row.id})
@@ -207,12 +218,13 @@ def _request_range(member, start: date, end: date, reason, slots, now) -> Outcom
     if not reason:
         _wait_for_reason(member, slots, now)
         return Outcome("leave.ask_reason", {"meeting": render("period.range", **values)})
-    asked = []
+    asked, changes = [], []
     for meeting in meetings:
         row = row_for(meeting, member, now)
+        changes.append((row, _before(row)))
         _ask(row, meeting, member, reason, now)
         asked.append((row, meeting))
-    db.session.flush()
+    member.remember("leave", changes, render("undo.leave_many", count=len(asked), **values), now)
     _tell_leaders(member, asked, reason)
     return Outcome("leave.received_many", {**values, "count": len(asked), "reason": reason})
 
@@ -243,7 +255,7 @@ def decide(leader: Member, numbers: list[int], approve: bool, now: datetime) -> 
     outcomes = []
     status = "approved" if approve else "denied"
     for number in numbers:
-        row = db.session.get(MeetingAttendance, number)
+        row = db.session.get(MeetingAttendance, number) if 0 < number < 2 ** 31 else None
         meeting = db.session.get(Meeting, row.meeting_id) if row is not None else None
         # another branch's request is answered exactly like one that does not exist
         if row is None or row.rsvp != "leave" or row.leave_status is None or \
@@ -280,3 +292,93 @@ def details(meeting: Meeting) -> dict:
     return {"when": when(meeting.starts_at), "kind": MEETING_KINDS[meeting.kind],
             "place": render("schedule.place", place=meeting.place) if meeting.place else "",
             "topic": render("schedule.topic", topic=meeting.topic) if meeting.topic else ""}
+
+
+# Questions about attendance ------------------------------------------------------------------
+
+def my_month(member: Member, now: datetime) -> Outcome:
+    """我这个月参加了几次会: the member's own meetings this month, by status."""
+    from bot.clock import month_bounds
+
+    here = to_beijing(now)
+    start, end = month_bounds(here.year, here.month)
+    counts = {"present": 0, "remote": 0, "excused": 0, "absent": 0, "coming": 0}
+    for meeting in store.in_range(start, end, member.branch_id):
+        if not store.is_due(meeting, member):
+            continue
+        if meeting.status != "closed":
+            counts["coming"] += 1
+            continue
+        row = row_of(meeting, member)
+        counts[row.attendance if row is not None and row.attendance else "absent"] += 1
+    due = sum(counts.values())
+    if not due:
+        return Outcome("attendance.mine_none", {"month": here.month})
+    return Outcome("attendance.mine", {"month": here.month, "due": due, **counts})
+
+
+def row_of(meeting: Meeting, member: Member) -> MeetingAttendance | None:
+    """The member's row for meeting, if there is one."""
+    return db.session.execute(select(MeetingAttendance).where(
+        MeetingAttendance.meeting_id == meeting.id,
+        MeetingAttendance.member_id == member.id)).scalar_one_or_none()
+
+
+def meeting_meant(leader: Member, slots: dict, now: datetime) -> Meeting | None:
+    """The meeting a leader asks about: the one named (kind, date), else today's, else the
+    next one, else the last one held."""
+    nearby = store.in_range(now - timedelta(days=45), now + timedelta(days=45),
+                            leader.branch_id)
+    kind, day = slots.get("meeting"), slots.get("date")
+    named = [m for m in nearby if (not kind or m.kind == kind) and
+             (not day or to_beijing(m.starts_at).date().isoformat() == day)]
+    if kind or day:
+        upcoming = [m for m in named if m.starts_at >= now - timedelta(hours=3)]
+        return (upcoming or named[::-1] or [None])[0]
+    today = [m for m in nearby if to_beijing(m.starts_at).date() == to_beijing(now).date()]
+    upcoming = [m for m in nearby if m.starts_at > now]
+    past = [m for m in nearby if m.starts_at <= now]
+    return (today or upcoming or past[::-1] or [None])[0]
+
+
+def answers(meeting: Meeting, with_reasons: bool = True) -> str:
+    """谁请假了 / 到会情况: the meeting's answers before it, its attendance once it began."""
+    rows = store.attendance_rows(meeting)
+    due = store.due_members(meeting)
+    groups: dict[str, list[str]] = {}
+    for member in due:
+        row = rows.get(member.id)
+        if meeting.status == "closed" or row is not None and row.attendance:
+            status = row.attendance if row is not None and row.attendance else "absent"
+            key = {"present": "present", "remote": "remote", "excused": "leave",
+                   "absent": "absent"}[status]
+        elif row is None or row.rsvp is None:
+            key = "none"
+        else:
+            key = "yes" if row.rsvp == "yes" else "leave"
+        name = member.name
+        if key == "leave" and row is not None and row.leave_reason and with_reasons:
+            name = render("attendance.name_reason", name=member.name, reason=row.leave_reason,
+                          status=render(f"leave_status.{row.leave_status or 'pending'}"))
+        groups.setdefault(key, []).append(name)
+    lines = [render("attendance.answers_head", meeting=label(meeting), due=len(due))]
+    for key in ("present", "remote", "yes", "leave", "absent", "none"):
+        if key in groups:
+            names = groups[key]
+            shown = "、".join(names[:20]) + (render("attendance.more", count=len(names) - 20)
+                                             if len(names) > 20 else "")
+            lines.append(render(f"attendance.answers_{key}", count=len(names), names=shown))
+    return "\n".join(lines)
+
+
+def pending_list(leader: Member) -> str:
+    """待批请假: the branch's leave requests waiting for a decision, with their numbers."""
+    found = store.pending_leave(leader.branch_id)
+    if not found:
+        return render("leave.pending_none")
+    lines = [render("leave.pending_head", count=len(found))]
+    lines += [render("leave.pending_line", number=row.id, name=member.name,
+                     meeting=label(meeting), reason=row.leave_reason or "")
+              for row, meeting, member in found]
+    lines.append(render("leave.pending_how"))
+    return "\n".join(lines)

@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 import chinese_calendar
 
 from bot.clock import BEIJING, last_day, quarter_of
-from bot.chat.numbers import to_number
+from bot.chat.slots import to_number
 from bot.replies import render
 
 DEFAULT_RULES = {

@@ -231,3 +231,37 @@ def _apply(row: dict, now: datetime, committee: str, report: Report) -> Member:
     db.session.flush()
     dues.sync_from_roster(member, now)
     return member
+
+
+def unbound_text(branch, now: datetime) -> str:
+    """谁还没绑定: the branch's members with no WeChat yet, each with the invite code to hand
+    them (a live one, or a new one)."""
+    from flask import current_app
+
+    found = store.unbound_members(branch.name)
+    if not found:
+        return render("roster.all_bound")
+    ttl = current_app.config["INVITE_TTL_DAYS"]
+    lines = [render("roster.unbound_head", count=len(found))]
+    lines += [render("roster.unbound_line", name=m.name, phone=m.phone_masked,
+                     code=store.invite_code_for(m, now, ttl).code) for m in found[:30]]
+    if len(found) > 30:
+        lines.append(render("roster.unbound_more", count=len(found) - 30))
+    return "\n".join(lines)
+
+
+def size_text(branch) -> str:
+    """支部有多少人: members, 正式 and 预备, groups, floating, bound."""
+    members = list(db.session.execute(select(Member).where(Member.branch_id == branch.id))
+                   .scalars())
+    bound = len(members) - len(store.unbound_members(branch.name))
+    groups: dict[str, int] = {}
+    for member in members:
+        if member.group is not None:
+            groups[member.group.name] = groups.get(member.group.name, 0) + 1
+    return render("roster.size", branch=branch.name, total=len(members),
+                  full=sum(m.status == "full" for m in members),
+                  probationary=sum(m.status == "probationary" for m in members),
+                  floating=sum(bool(m.is_floating) for m in members), bound=bound,
+                  groups="、".join(f"{name} {count} 人" for name, count in groups.items())
+                  or render("roster.no_groups"))

@@ -127,6 +127,27 @@ class Member(db.Model):
     def end_dialogue(self) -> None:
         self.conversation = None
 
+    def remember(self, kind: str, changes: list[tuple], summary: str, now: datetime) -> None:
+        """Keep what this member's message changed — (row, what it was before, or None if the
+        message made it) pairs — so that 撤回 within minutes can put it back
+        (bot/chat/undo.py)."""
+        if any(row.id is None for row, _ in changes):
+            db.session.flush()
+        db.session.add(MemberAction(
+            member_id=self.id, kind=kind, summary=summary, created_at=now,
+            undo={"rows": [{"table": row.__tablename__, "id": row.id, "before": before}
+                           for row, before in changes]}))
+
+
+def state_of(row, *columns: str) -> dict:
+    """The values of a row's columns, as JSON (what an undo puts back)."""
+    out = {}
+    for name in columns:
+        value = getattr(row, name)
+        out[name] = value.isoformat() if isinstance(value, (date, datetime)) else \
+            str(value) if isinstance(value, Decimal) else value
+    return out
+
 
 class MemberRole(db.Model):
     """One role a member holds in their branch (党内职务)."""
@@ -447,3 +468,36 @@ class WebhookNonce(db.Model):
     nonce: Mapped[str] = mapped_column(String(64))
     body_sha: Mapped[str] = mapped_column(String(64))
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ReviewItem(db.Model):
+    """A text the bot was unsure of (asked back), that was undone, or that it did not
+    understand — the words only, no sender — kept for review within the retention period
+    (`flask --app wsgi intents review`): what the bot read, and what the person then chose."""
+
+    __tablename__ = "review_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # asked / undone / unknown
+    text: Mapped[str] = mapped_column(Text)
+    read: Mapped[str] = mapped_column(String(40))  # the bot's reading
+    chosen: Mapped[str | None] = mapped_column(String(40))  # what the person chose after
+    confidence: Mapped[float | None] = mapped_column(Numeric(6, 4))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed: Mapped[str | None] = mapped_column(String(40))
+
+
+class MemberAction(db.Model):
+    """What a member's message changed, so that 撤回 / 说错了 can undo it within minutes: the
+    kind, what to restore (`undo`, for the topic that made the change) and the words to say
+    what was undone. Kept after an undo (undone_at): the audit trail keeps both."""
+
+    __tablename__ = "member_actions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"),
+                                           index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # rsvp / leave / study / report / …
+    undo: Mapped[dict] = mapped_column(JSON)
+    summary: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

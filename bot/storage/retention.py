@@ -4,7 +4,8 @@ After RETENTION_DAYS (default 180) the raw XML and the words of a message are dr
 a member wrote, the bot's reply, the slots read from it, a location message's coordinates.
 Kept: who, when, what kind, the intent and the status — what the records need; the records
 themselves (attendance, leave, study, dues, reports) are the branch's and are not touched.
-Sent messages lose their text and values the same way. Export files are deleted once their
+Sent messages lose their text and values the same way; texts kept for the review of the bot's
+understanding (review_items) are deleted. Export files are deleted once their
 download links have expired; the export log (who exported what) stays.
 """
 from __future__ import annotations
@@ -13,10 +14,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from bot.storage.engine import db
-from bot.storage.models import ExportLog, InboundMessage, OutboundMessage
+from bot.storage.models import ExportLog, InboundMessage, OutboundMessage, ReviewItem
 
 
 def purge(now: datetime) -> dict[str, int]:
@@ -33,7 +34,10 @@ def purge(now: datetime) -> dict[str, int]:
             OutboundMessage.created_at < cutoff)).scalars():
         if record.payload:
             record.payload, outbound = {}, outbound + 1
-    return {"inbound": inbound, "outbound": outbound, "exports": purge_exports(now)}
+    reviewed = db.session.execute(delete(ReviewItem).where(ReviewItem.created_at < cutoff),
+                                  execution_options={"synchronize_session": False}).rowcount
+    return {"inbound": inbound, "outbound": outbound, "review": reviewed,
+            "exports": purge_exports(now)}
 
 
 def purge_exports(now: datetime) -> int:

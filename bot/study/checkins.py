@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import func, select
+
 from bot.clock import BEIJING, to_beijing
 from bot.replies import Outcome, render
 from bot.study import rules
 from bot.study import store
 from bot.storage.engine import db
-from bot.storage.models import Member, StudyCheckin
+from bot.storage.models import Member, StudyCheckin, state_of
 
 RECENT = 5  # records listed by 我的学习记录
 
@@ -39,9 +41,11 @@ def checkin(member: Member, slots: dict, now: datetime) -> Outcome:
     material, reflection = slots.get("material"), slots.get("reflection")
     records = store.records_of_day(member.id, day)
     if len(records) < int(rules.setting(member.branch, "per_day")):
-        db.session.add(StudyCheckin(member_id=member.id, day=day, seq=len(records) + 1,
-                                    material=material, minutes=minutes, reflection=reflection,
-                                    entries=1, created_at=now, updated_at=now))
+        record = StudyCheckin(member_id=member.id, day=day, seq=len(records) + 1,
+                              material=material, minutes=minutes, reflection=reflection,
+                              entries=1, created_at=now, updated_at=now)
+        db.session.add(record)
+        before = None
         key = "study.recorded"
     else:
         record = records[-1]
@@ -50,13 +54,14 @@ def checkin(member: Member, slots: dict, now: datetime) -> Outcome:
             minutes is None or minutes == record.minutes)
         if same:
             return Outcome("study.already", {"day": _day(day, today), **totals(member, now)})
+        before = state_of(record, "material", "reflection", "minutes", "entries", "updated_at")
         record.material, record.reflection = merged
         if minutes is not None:
             record.minutes = (record.minutes or 0) + minutes
         record.entries += 1
         record.updated_at = now
         key = "study.added"
-    db.session.flush()
+    member.remember("study", [(record, before)], render("undo.study", day=_day(day, today)), now)
     values = {"day": _day(day, today), "what": _what(material, minutes), **totals(member, now)}
     return Outcome(key, values)
 
@@ -138,3 +143,17 @@ def nudge_due(member: Member, now: datetime) -> bool:
     start = datetime.combine(today.replace(day=1), datetime.min.time(), tzinfo=BEIJING)
     return not store.collective(member.id, rules.setting(member.branch, "collective_kinds"),
                                 start, now)
+
+
+def branch_month(branch, now: datetime) -> Outcome:
+    """The branch's study this month, for leaders: who studied and how long in all (a
+    ranking only where the branch turned points and the ranking on)."""
+    here = to_beijing(now).date()
+    rows = store.branch_month(branch.id, here.replace(day=1), here)
+    people = {member.id for member, _ in rows}
+    minutes = sum(record.minutes or 0 for _, record in rows)
+    total = db.session.execute(select(func.count(Member.id)).where(
+        Member.branch_id == branch.id)).scalar_one()
+    return Outcome("study.branch_month", {"month": here.month, "people": len(people),
+                                          "total": total, "checkins": len(rows),
+                                          "hours": round(minutes / 60, 1)})
