@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: demo test bench clean system
+.PHONY: demo test bench clean system model
 # Programs the export tests open workbooks with: LibreOffice (to PDF), poppler (to PNG), and a
 # font with Chinese glyphs. Debian packages, installed once (as root, or with sudo).
 SYSTEM_PACKAGES := libreoffice-calc poppler-utils fonts-noto-cjk
@@ -18,9 +18,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $@
 
 ## Set up, create the schema, seed the demo branch, run web + worker + scheduler + stand-in platform.
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed model
 	$(BIN)/flask --app wsgi demo seed
 	$(BIN)/flask --app wsgi demo run
+
+## The model the bot reads messages with, trained from prompts/corpus (kept while it is unchanged).
+model: $(VENV)/.installed
+	$(BIN)/flask --app wsgi intents build
 
 system:
 	@command -v soffice >/dev/null && command -v pdftoppm >/dev/null && \
@@ -30,7 +34,7 @@ system:
 	    --no-install-recommends $(SYSTEM_PACKAGES); }
 
 ## Set up and run the whole test-suite, on SQLite + embedded Redis and on PostgreSQL + Redis.
-test: $(VENV)/.installed system
+test: $(VENV)/.installed system model
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 ## The benchmarks of bench/ (they print figures; they are not tests).

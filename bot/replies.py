@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 import threading
 import time
@@ -55,9 +56,20 @@ def text(key: str) -> str:
     return node
 
 
+# Who the person being answered should turn to ({contact} in a reply): set for each message by
+# bot/chat/dispatch.py, so that nothing tells the 书记 to contact the 书记.
+asking: ContextVar = ContextVar("asking", default=None)
+
+
 def render(key: str, **values) -> str:
-    """The reply for key with {placeholders} filled in."""
-    return text(key).format(**values)
+    """The reply for key with {placeholders} filled in ({contact}: whom the asker should
+    contact, the 支部书记 unless the asker is the secretary)."""
+    template = text(key)
+    if "{contact}" in template and "contact" not in values:
+        contact = asking.get()
+        values["contact"] = contact() if callable(contact) else load("replies")["contact"][
+            "secretary"]
+    return template.format(**values)
 
 
 @dataclass

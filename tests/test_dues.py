@@ -84,7 +84,7 @@ def test_a_member_sees_their_own_dues_and_how_they_are_computed(app, platform, b
     assert "每月 0.20 元（农民，每月固定 0.20 元）" in platform.text("o_liu", "这个月交了吗")
     # someone else's dues: refused to a member; the secretary (who sees the ledger) is told
     assert platform.text("o_wang", "张建国的党费交了吗") in (
-        "党费只能查看自己的。如需了解支部情况，请联系支部书记。",
+        "党费只能查看自己的。如需了解支部情况，请联系支部书记张建国。",
         "这项操作只有支部书记、副书记或组织委员可以使用。")
     assert platform.text("o_zhang", "王志强党费交了吗").startswith("王志强的党费：每月 48.00 元")
 

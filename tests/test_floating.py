@@ -129,7 +129,7 @@ def test_going_out_step_by_step_then_a_year_of_life_away(app, platform, branch, 
     assert say("我回来了") == "欢迎回来！已登记返回：2027年8月12日（2026年11月21日起在苏州）。"
     assert not member("王志强").is_floating
     assert "王志强报告返回" in deliver(app, fake)["o_zhang"][-1]
-    assert say("我回来了") == "没有您的外出登记，不用报告返回。如有疑问请联系支部书记。"
+    assert say("我回来了") == "没有您的外出登记，不用报告返回。如有疑问请联系支部书记张建国。"
     assert "请先发“外出报告”" in say("汇报：在家")
     assert "本支部目前没有流动党员" in platform.text("o_zhang", "流动党员情况")
 
@@ -148,7 +148,9 @@ def test_a_dialogue_cancelled_or_abandoned_saves_nothing(app, platform, branch, 
 def test_reports_and_returns_from_members_not_away(app, platform, branch, clock):
     assert "请先发“外出报告”" in platform.text("o_zhang", "本月汇报：在北京，工作正常")
     assert location(platform, "o_zhang", "39.9", "116.4", "北京") == "已收到您的位置：北京。"
-    assert platform.text("o_zhang", "返回报告") == "没有您的外出登记，不用报告返回。如有疑问请联系支部书记。"
+    # the 书记 is never told to contact the 书记
+    assert platform.text("o_zhang", "返回报告") == \
+        "没有您的外出登记，不用报告返回。如有疑问请联系组织委员李红梅。"
     assert platform.text("o_li", "联系了张建国，一切正常") == "张建国目前没有外出登记。"
     assert platform.text("o_li", "联系了赵六，一切正常") == "本支部没有叫“赵六”的党员。"
     assert db.session.execute(select(func.count(FloatingReport.id))).scalar_one() == 0

@@ -89,7 +89,7 @@ def test_a_denied_leave_is_not_excused(app, platform, fake, branch):
     row = member_row(app, branch["theme_day"], "王志强")
     assert (row["rsvp"], row["attendance"]) == ("leave", None)
     assert deliver(app, fake)["o_wang"] == ["您的请假没有批准：主题党日（11月27日（周五）14:30）。"
-                                            "如有疑问请联系支部书记。"]
+                                            "如有疑问请联系支部书记张建国。"]
 
 
 def test_leave_after_the_cutoff_is_refused(app, platform, clock, branch):

@@ -76,7 +76,7 @@ def test_days_grace_and_streak(app, platform, branch, clock):
     assert "已连续 2 天" in reply  # 20th and 21st
     assert "已连续 3 天" in platform.text("o_wang", "学习打卡")
     assert platform.text("o_wang", "前天补卡，学习了党章") == \
-        "只能补记最近 1 天的学习。更早的学习如需登记，请联系支部书记。"
+        "只能补记最近 1 天的学习。更早的学习如需登记，请联系支部书记张建国。"
     assert platform.text("o_wang", "明天学习了党章") == \
         "还没到那一天呢。学习记录只能记今天的，或补记之前的。"
     assert "学习时长看起来不太对" in platform.text("o_wang", "学习了党章3000分钟")

@@ -19,6 +19,7 @@ from typing import Any
 from flask import current_app
 
 from bot.chat import intents
+from bot import replies
 from bot.replies import render
 from bot.clock import to_beijing
 from bot.storage.engine import db
@@ -151,6 +152,10 @@ def reroute(msg: Incoming, past_dialogues: bool = False) -> str:
 
 def dispatch(msg: Incoming) -> Result:
     """Route msg through the ordered handlers; never raises."""
+    from bot.members.store import contact_for
+
+    member = msg.member
+    replies.asking.set((lambda: contact_for(member)) if member is not None else None)
     try:
         text = route(msg)
         return Result(text or "", "replied" if text else "ignored")

@@ -246,8 +246,8 @@ class Understanding:
         (best, name), (runner_up, second) = ranked[0], ranked[1]
         if best < self.vocabulary.unknown_below:
             return Intent("unknown", {}, best, second=name)
-        if name == "dues_query.member" and not S.extract_person(text):
-            name = "dues_query"  # nobody named: one's own dues
+        if name == "dues_query.member" and self.vocabulary.signals["own_dues"].match(text):
+            name = "dues_query"  # nobody else named: one's own dues (这个月交了吗)
         intent = Intent(name, self.extract(name, text, today), best, second=second)
         self.decide(intent, text, best - runner_up)
         return intent

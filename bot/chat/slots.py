@@ -21,6 +21,8 @@ _SPOKEN_DIGITS = str.maketrans({"幺": "一", "俩": "两"})
 def to_number(text: str) -> float | None:
     """The value of '40', '1.5', '三', '十五', '两', '一百二十', '四八二一'; None otherwise."""
     text = (text or "").strip().translate(_SPOKEN_DIGITS)
+    if len(text) > 1 and text[0] in "零〇" and not text.isdigit():
+        text = text[1:]  # 一个小时零十分钟
     if not text:
         return None
     if re.fullmatch(r"\d+(?:\.\d+)?", text):
@@ -105,12 +107,17 @@ def _int(text: str) -> int | None:
     return int(value) if value is not None and value == int(value) else None
 
 
+# A move: the day that matters is the one after 改到 (明天的会改到礼拜五 → 礼拜五).
+_MOVED_TO = re.compile(r"(?:改到|改成|改在|推迟到|推到|延到|延期到|挪到|提前到|换到|调到|放到)")
+
+
 def extract_date(text: str, today: date) -> str | None:
     """An ISO date from 今天/明早/周五/这周五/下周三/12月5日/十二月九号/12.9/12/4/5号/下个月3号/
-    月底/2026-12-05, relative to today (a Beijing date); None if there is none, or it is no
-    date at all (1月2147483648日)."""
+    月底/2026-12-05, relative to today (a Beijing date); the new day of a move (改到…); None
+    if there is none, or it is no date at all (1月2147483648日)."""
     try:
-        found = _date(text, today)
+        moved = _MOVED_TO.search(text)
+        found = (_date(text[moved.end():], today) if moved else None) or _date(text, today)
     except (ValueError, OverflowError):
         return None
     return found.isoformat() if found else None
@@ -223,8 +230,8 @@ def extract_duration(text: str) -> dict | None:
     if m := re.search(rf"({NUMBER})\s*年\s*半", text):
         days = int(round((to_number(m.group(1)) or 0) * 365 + 182))
         return {"days": days} if days <= MAX_DAYS else None
-    units = [(r"个?\s*(?:年)", 365), (r"(?:个|(?<=[两俩]))\s*月", 30), (r"个?\s*(?:周|星期|礼拜)", 7),
-             (r"个?\s*(?:天|日)", 1)]
+    units = [(r"个?\s*多?\s*(?:年)", 365), (r"(?:个\s*多?|(?<=[两俩]))\s*月", 30),
+             (r"个?\s*多?\s*(?:周|星期|礼拜)", 7), (r"多?\s*(?:天|日)", 1)]
     for unit, days in units:
         found = re.search(rf"({NUMBER})\s*{unit}(?!\d)", text)
         if found and not re.search(r"(周|星期|礼拜)[一二三四五六日天]", found.group(0)):

@@ -204,6 +204,47 @@ def evaluate(path: Path, today: date | None = None) -> Evaluation:
     return result
 
 
+@dataclass
+class SlotEvaluation:
+    total: int = 0
+    right: int = 0
+    wrong: list = field(default_factory=list)  # (text, sent_at, expected, found)
+
+    @property
+    def accuracy(self) -> float:
+        return self.right / self.total if self.total else 0.0
+
+
+def evaluate_slots(path: Path) -> SlotEvaluation:
+    """Dates, times and durations of a file of `intent<TAB>sent at<TAB>text<TAB>expected
+    JSON` lines, read as the bot reads them (after the same normalisation)."""
+    import json
+    from datetime import datetime
+
+    from bot.chat import slots
+
+    understanding = reading.get_understanding()
+    result = SlotEvaluation()
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        _, sent_at, text, expected = line.split("\t")
+        today = datetime.fromisoformat(sent_at).date()
+        clean = understanding.clean(text)
+        found = {}
+        if day := slots.extract_date(clean, today):
+            found["date"] = day
+        if clock_time := slots.extract_time(clean):
+            found["time"] = f"{clock_time[0]:02d}:{clock_time[1]:02d}"
+        found.update(slots.extract_duration(clean) or {})
+        result.total += 1
+        if found == json.loads(expected):
+            result.right += 1
+        else:
+            result.wrong.append((text, sent_at, json.loads(expected), found))
+    return result
+
+
 def review_items(limit: int = 200) -> list:
     """What the bot was unsure of, newest first (kept within the retention period)."""
     from sqlalchemy import select

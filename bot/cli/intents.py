@@ -51,10 +51,21 @@ def build(force):
 @group.command("eval")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--show", default=20, show_default=True, help="列出多少条读错的。")
-def evaluate(file, show):
+@click.option("--slots", "slot_file", is_flag=True,
+              help="FILE 是时间槽位的测试集（意图、发送时间、原文、期望 JSON）。")
+def evaluate(file, show, slot_file):
     """Accuracy, the worst cells of the confusion table, and every dangerous confusion (a
-    record-changing reading the speaker did not mean, acted on) of FILE (intent<TAB>text)."""
+    record-changing reading the speaker did not mean, acted on) of FILE (intent<TAB>text);
+    with --slots, how many dates, times and durations are read right."""
     from bot.chat import training
+
+    if slot_file:
+        found = training.evaluate_slots(file)
+        click.echo(render("cli.slots_eval", total=found.total, right=found.right,
+                          accuracy=f"{found.accuracy:.3f}"))
+        for text, sent_at, expected, got in found.wrong[:show]:
+            click.echo(f"  {sent_at}  {text}  {expected} → {got}")
+        return
 
     try:
         result = training.evaluate(file, clock.to_beijing(clock.now()).date())

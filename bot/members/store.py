@@ -106,3 +106,20 @@ def leaders_of(branch_id: int) -> list[Member]:
     return list(db.session.execute(select(Member).where(
         Member.branch_id == branch_id, Member.id.in_(select(MemberRole.member_id).where(
             MemberRole.role.in_(LEADER_ROLES)))).order_by(Member.id)).scalars())
+
+
+def contact_for(member: Member) -> str:
+    """Whom this member should turn to: the branch's 书记, or, for the 书记, the 组织委员 (else
+    the Party committee above)."""
+    from bot.replies import render
+
+    wanted = ("organization",) if "secretary" in member.roles else ("secretary",)
+    found = db.session.execute(select(Member).join(MemberRole).where(
+        Member.branch_id == member.branch_id, MemberRole.role.in_(wanted),
+        Member.id != member.id).order_by(Member.id).limit(1)).scalar_one_or_none()
+    if found is not None:
+        return render("contact.organization_named" if "secretary" in member.roles
+                      else "contact.secretary_named", name=found.name)
+    if "secretary" in member.roles:
+        return render("contact.committee", committee=member.branch.committee.name)
+    return render("contact.secretary")

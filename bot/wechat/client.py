@@ -204,7 +204,14 @@ def prepare(member: Member, key: str, now: datetime, idempotency_key: str | None
     if record is not None and record.status == "sent":
         return record, None
     user = member.wechat
-    text = render(key, **values)
+    from bot import replies
+    from bot.members.store import contact_for
+
+    turn_to = replies.asking.set(lambda: contact_for(member))  # {contact}: the recipient's
+    try:
+        text = render(key, **values)
+    finally:
+        replies.asking.reset(turn_to)
     if record is None:
         record = OutboundMessage(member_id=member.id, openid=user.openid if user else "",
                                  channel="custom", purpose=key, idempotency_key=idempotency_key,
