@@ -181,29 +181,48 @@ class Model:
 _FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]")
 
 
+def make_tokenizer(dictionary: Path | None, prompts_dir: Path,
+                   vocabulary: Vocabulary) -> jieba.Tokenizer:
+    """jieba with `dictionary` (the model's own small one, words of the corpus; jieba's whole
+    dictionary if None), the branch's userdict and the vocabulary's words."""
+    from bot.config import INSTANCE
+
+    tokenizer = jieba.Tokenizer(str(dictionary)) if dictionary else jieba.Tokenizer()
+    INSTANCE.mkdir(parents=True, exist_ok=True)
+    tokenizer.tmp_dir = str(INSTANCE)  # its prefix-dict cache lives with the app
+    tokenizer.initialize()
+    tokenizer.load_userdict(str(prompts_dir / "userdict.txt"))
+    for word in vocabulary.words():
+        tokenizer.add_word(word, freq=2000)
+    return tokenizer
+
+
+def dictionary_of(model_path: Path) -> Path:
+    """The small jieba dictionary built with a model (the words its corpus has): loading it
+    takes milliseconds, jieba's whole dictionary most of a second."""
+    return model_path.with_name(model_path.stem + ".dict.txt")
+
+
 class Understanding:
     """Normaliser, jieba tokenizer and model: `read(text, today)` gives the Intent."""
 
-    def __init__(self, prompts_dir: Path, model_path: Path):
+    def __init__(self, vocabulary: Vocabulary, model, tokenizer: jieba.Tokenizer):
         import opencc
 
-        self.vocabulary = Vocabulary(load("intents"))
-        self.model = Model(model_path)
+        self.vocabulary, self.model, self.tokenizer = vocabulary, model, tokenizer
         self.t2s = opencc.OpenCC("t2s")
-        from bot.config import INSTANCE
-
-        self.tokenizer = jieba.Tokenizer()
-        INSTANCE.mkdir(parents=True, exist_ok=True)
-        self.tokenizer.tmp_dir = str(INSTANCE)  # its prefix-dict cache lives with the app
-        self.tokenizer.initialize()
-        self.tokenizer.load_userdict(str(prompts_dir / "userdict.txt"))
-        for word in self.vocabulary.words():
-            self.tokenizer.add_word(word, freq=2000)
         self.pinyin_typed = {}  # "qingjia" -> 请假, for words typed without the IME
         for word in self.vocabulary.pinyin_words:
             spelled = "".join(self.model.pinyin.get(ch, "?") for ch in word)
             if "?" not in spelled:
                 self.pinyin_typed[spelled] = word
+
+    @classmethod
+    def load(cls, prompts_dir: Path, model_path: Path) -> Understanding:
+        """The understanding of a built model."""
+        vocabulary = Vocabulary(load("intents"))
+        return cls(vocabulary, Model(model_path),
+                   make_tokenizer(dictionary_of(model_path), prompts_dir, vocabulary))
 
     def clean(self, raw: str) -> str:
         """The member's words as the bot reads them: simplified characters, half-width digits
@@ -435,7 +454,7 @@ def get_understanding() -> Understanding:
     if _understanding is None:
         with _lock:
             if _understanding is None:
-                _understanding = Understanding(_prompts_dir(), model_path())
+                _understanding = Understanding.load(_prompts_dir(), model_path())
     return _understanding
 
 

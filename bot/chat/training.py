@@ -21,9 +21,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 from bot.chat import intents as reading
-from bot.config import INSTANCE, ROOT
+from bot.config import INSTANCE
+from bot.replies import _prompts_dir
 
 log = logging.getLogger(__name__)
 LOCAL_CORPUS = INSTANCE / "corpus.tsv"
@@ -88,7 +90,20 @@ def build_model(force: bool = False) -> Built:
         return Built(path, len(rows), 0, 0.0)
     vocabulary = reading.Vocabulary(load_vocabulary())
     pinyin = _pinyin_table([t for _, t in rows] + list(vocabulary.pinyin_words))
-    reader = _Reader(vocabulary, pinyin)
+    no_model = SimpleNamespace(pinyin=pinyin)
+    prompts = _prompts_dir()
+    # jieba's whole dictionary cuts the corpus once; the words it finds make the model's own
+    # small dictionary, which training and serving then both use
+    whole = reading.Understanding(vocabulary, no_model,
+                                  reading.make_tokenizer(None, prompts, vocabulary))
+    texts = [whole.clean(text)[:vocabulary.max_chars].lower() for _, text in rows]
+    words = {w for text in texts for w in whole.tokenizer.lcut(text, HMM=False) if w.strip()}
+    models.mkdir(parents=True, exist_ok=True)
+    dictionary = reading.dictionary_of(path)
+    dictionary.write_text("".join(f"{w} {whole.tokenizer.FREQ.get(w) or 1}\n"
+                                  for w in sorted(words) if " " not in w), encoding="utf-8")
+    reader = reading.Understanding(vocabulary, no_model,
+                                   reading.make_tokenizer(dictionary, prompts, vocabulary))
     groups = [reader.groups(reader.clean(text)[:vocabulary.max_chars]) for _, text in rows]
     labels = [names[0] for names, _ in rows]
     # the vocabulary of each group, and its idf (smoothed, as scikit-learn computes it)
@@ -117,7 +132,6 @@ def build_model(force: bool = False) -> Built:
     matrix = csr_matrix((data, cols, ptr), shape=(n, len(index)), dtype=np.float64)
     model = LogisticRegression(C=C, max_iter=5000)
     model.fit(matrix, labels)
-    models.mkdir(parents=True, exist_ok=True)
     vocab = sorted(index, key=index.get)
     tmp = path.with_suffix(".tmp.npz")
     np.savez_compressed(
@@ -127,8 +141,8 @@ def build_model(force: bool = False) -> Built:
         pinyin_chars=np.array(list(pinyin)), pinyin=np.array(list(pinyin.values())),
         corpus_hash=np.array(path.stem.split("-", 1)[1]))
     tmp.replace(path)
-    for old in models.glob("intents-*.npz"):
-        if old != path:
+    for old in models.glob("intents-*"):
+        if old not in (path, dictionary):
             old.unlink(missing_ok=True)
     return Built(path, n, len(index), time.monotonic() - started)
 
@@ -137,30 +151,6 @@ def load_vocabulary() -> dict:
     from bot.replies import load
 
     return load("intents")
-
-
-class _Reader(reading.Understanding):
-    """The serving-side reader without a model: builds features for training."""
-
-    def __init__(self, vocabulary, pinyin):  # noqa: D401 - mirrors Understanding.__init__
-        import opencc
-
-        import jieba
-
-        self.vocabulary = vocabulary
-        self.model = type("NoModel", (), {"pinyin": pinyin})()
-        self.t2s = opencc.OpenCC("t2s")
-        self.tokenizer = jieba.Tokenizer()
-        self.tokenizer.tmp_dir = str(INSTANCE)
-        self.tokenizer.initialize()
-        self.tokenizer.load_userdict(str(ROOT / "prompts" / "userdict.txt"))
-        for word in vocabulary.words():
-            self.tokenizer.add_word(word, freq=2000)
-        self.pinyin_typed = {}
-        for word in vocabulary.pinyin_words:
-            spelled = "".join(pinyin.get(ch, "?") for ch in word)
-            if "?" not in spelled:
-                self.pinyin_typed[spelled] = word
 
 
 @dataclass
