@@ -73,15 +73,10 @@ def run_reminders(now: datetime, dry_run: bool = False, inline: bool = False) ->
 def send_batch(member_ids: list[int], claim: str, now: datetime) -> dict[int, str]:
     """Send the claimed reminders of these members, one digest each: records committed before
     any platform call, outcomes committed after; the result per member."""
-    from bot.meetings import reminders
-    from bot.storage.engine import db
+    from bot.jobs.platform import send_claimed
+    from bot.meetings.reminders import KIND
 
-    batch = reminders.prepare(member_ids, claim, now)
-    db.session.commit()  # expires the ORM objects: the delivering threads see plain values
-    reminders.deliver(batch)
-    results = reminders.settle(batch)
-    db.session.commit()
-    return results
+    return send_claimed(KIND, member_ids, claim, now)
 
 
 @with_app

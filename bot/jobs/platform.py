@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from bot import clock
 from bot.jobs import with_app
@@ -37,3 +38,17 @@ def send_to_member(member_id: int, key: str, idempotency_key: str | None = None,
     record = wechat.send(member, key, clock.now(), idempotency_key=idempotency_key,
                          **(values or {}))
     return f"{record.status} via {record.channel} (errcode {record.errcode})"
+
+
+def send_claimed(kind, member_ids: list[int], claim: str, now: datetime) -> dict[int, str]:
+    """One send job of a fan-out (bot/wechat/fanout.py): records committed before any platform
+    call, outcomes committed after; the result per member."""
+    from bot.storage.engine import db
+    from bot.wechat import fanout
+
+    batch = fanout.prepare(kind, member_ids, claim, now)
+    db.session.commit()  # expires the ORM objects: the delivering threads see plain values
+    fanout.deliver(batch)
+    results = fanout.settle(batch)
+    db.session.commit()
+    return results
