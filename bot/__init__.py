@@ -41,6 +41,7 @@ def create_app(config: type | dict | None = None, serving: bool = False) -> Flas
     from bot import cli, console, handlers, redisconn, storage
     from bot.chat import dispatch, intents, outbox  # noqa: F401  (outbox: its commit hooks)
     from bot.exports import links
+    from bot.notices import page as notice_page
     from bot.storage import health
     from bot.wechat import webhook
 
@@ -52,5 +53,6 @@ def create_app(config: type | dict | None = None, serving: bool = False) -> Flas
     app.register_blueprint(health.bp)
     app.register_blueprint(links.bp)
     console.init_app(app)
+    notice_page.init_app(app)
     cli.init_app(app)
     return app

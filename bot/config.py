@@ -86,12 +86,14 @@ class Config:
     BIND_MAX_FAILURES_ALL = _int("BIND_MAX_FAILURES_ALL", 30)
     BIND_FAILURE_WINDOW = _int("BIND_FAILURE_WINDOW", 3600)
     COMMITTEE_NAME = os.environ.get("COMMITTEE_NAME", "机关党委")
-    # Reminder sends in flight at once per batch job (see bot/meetings/reminders.py).
+    # Pushes in flight at once per fan-out send job: reminders, notices (bot/wechat/fanout.py).
     REMINDER_CONCURRENCY = _int("REMINDER_CONCURRENCY", 16)
     PROMPTS_DIR = os.environ.get("PROMPTS_DIR", str(ROOT / "prompts"))
     # Where members' phones reach this server (download links of exports asked for in chat).
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
     EXPORT_LINK_HOURS = _int("EXPORT_LINK_HOURS", 24)
+    # A notice's page (the template message's link, with its 收到 button) opens this long.
+    NOTICE_LINK_DAYS = _int("NOTICE_LINK_DAYS", 30)
     CONSOLE_SESSION_HOURS = _int("CONSOLE_SESSION_HOURS", 8)
     # Personal information: message texts and raw XML are kept this many days, then dropped.
     RETENTION_DAYS = _int("RETENTION_DAYS", 180)

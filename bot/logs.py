@@ -1,5 +1,5 @@
 """Logging that keeps secrets and personal data out: access tokens, invite codes, phone
-numbers and bearer links (console sign-in, export downloads) are masked in every log line of
+numbers and bearer links (console sign-in, export downloads, notice pages) are masked in every log line of
 every process (web, worker, scheduler, CLI), and the web server's access log never writes the
 query string of /wechat.
 
@@ -14,7 +14,7 @@ import re
 # (pattern, replacement): what never reaches a log.
 _MASKS = [
     (re.compile(r"(access_token=)[^&\s'\"]+", re.IGNORECASE), r"\1***"),
-    (re.compile(r"(/console/login/|/exports/)[A-Za-z0-9_.\-]+"), r"\1***"),
+    (re.compile(r"(/console/login/|/exports/|/notice/)[A-Za-z0-9_.\-]+"), r"\1***"),
     (re.compile(r"((?:signature|msg_signature|nonce|echostr)=)[^&\s'\"]+"), r"\1***"),
     (re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)"), "1**********"),
     (re.compile(r"((?:绑定|bind|邀请码)\D{0,4})\d{4,12}", re.IGNORECASE), r"\1********"),

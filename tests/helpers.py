@@ -128,10 +128,15 @@ def deliver(app, fake) -> dict[str, list[str]]:
     SimpleWorker([queue], connection=queue.connection).work(burst=True)
     out: dict[str, list[str]] = {}
     for sent in fake.state.delivered:
-        body = sent["body"]
-        out.setdefault(sent["openid"], []).append(
-            body["text"]["content"] if "text" in body else str(body.get("data")))
+        out.setdefault(sent["openid"], []).append(pushed_text(sent["body"]))
     return out
+
+
+def pushed_text(body: dict) -> str:
+    """What a member sees of a push (the simulator's reading of it)."""
+    from bot.wechat.simulator import push_text
+
+    return push_text(body)
 
 
 # The members of the test roster bound in most tests, by name: their pretend openids.

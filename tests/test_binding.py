@@ -111,7 +111,7 @@ def test_help_depends_on_role(app, platform, tmp_path, clock):
     assert "外出报告" in floating and "外出报告" not in member
     assert "学习打卡" in member and "王志强同志" in member
     assert "只有支部书记" in platform.text("o_mem", "通知：明天开会")
-    assert "正在准备" in platform.text("o_sec", "通知：明天开会")
+    assert "这条通知发给谁" in platform.text("o_sec", "通知：明天开会")
 
 
 def test_invite_rows_keep_who_used_them(app, platform, tmp_path, clock):

@@ -35,11 +35,6 @@ def test_bare_ack_with_nothing_pending(bound):
     assert "没有需要您确认的通知" in bound.text("o_mem", "收到")
 
 
-def test_bare_ack_with_a_notice_pending_is_an_acknowledgement(bound, providers):
-    providers.PENDING_NOTICES.append(lambda member, now: ["通知1"])
-    assert "通知确认" in bound.text("o_mem", "收到")
-
-
 def test_bare_ack_with_a_notice_and_a_meeting_question_asks_which(bound, providers):
     providers.PENDING_NOTICES.append(lambda member, now: ["通知1"])
     providers.AWAITING_RSVP.append(lambda member, now: ["主题党日"])
@@ -54,10 +49,10 @@ def test_context_providers_see_the_member_and_the_clock(bound, providers, clock)
     assert seen == [("王志强", clock())]
 
 
-def test_understood_requests_of_later_topics_say_so(bound):
-    assert "发通知" in bound.text("o_sec", "通知：周五下午3点开会")
-    assert "只有支部书记" in bound.text("o_mem", "通知阅读情况")
-    assert "通知阅读情况" in bound.text("o_sec", "通知阅读情况")
+def test_notice_commands_reach_the_notices_topic_and_nothing_says_coming_soon(bound):
+    assert "这条通知发给谁" in bound.text("o_sec", "通知：周五下午3点开会")
+    assert "只有支部书记、副书记和支委" in bound.text("o_mem", "通知阅读情况")
+    assert bound.text("o_sec", "通知阅读情况").startswith("还没有发过通知")
 
 
 def test_unknown_points_to_help(bound):

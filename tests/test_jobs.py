@@ -29,7 +29,8 @@ def test_schedule_module_registers_the_token_refresh(app):
     cron.load_config_from_file("bot.jobs.schedule")
     names = [job.func.__name__ for job in cron.get_jobs()]
     assert names == ["refresh_access_token", "plan_upcoming", "close_finished_meetings",
-                     "plan_reminders", "send_digests", "prune_nonces", "purge_expired"]
+                     "plan_reminders", "send_due_notices", "send_digests", "prune_nonces",
+                     "purge_expired"]
 
 
 def test_refresh_job_fills_the_shared_token(app, fake):

@@ -14,7 +14,18 @@ def _open_meetings(member, now) -> list:
 
 
 OPEN_CHECKINS: list[Callable] = [_open_meetings]  # meetings the member may sign in to now
-PENDING_NOTICES: list[Callable] = []   # notices the member has not acknowledged
+
+
+def _unacknowledged(member, now) -> list:
+    from bot.notices.store import pending_for
+
+    return pending_for(member, now)
+
+
+PENDING_NOTICES: list[Callable] = [_unacknowledged]  # notices the member has not acknowledged
+
+
+
 def _reminded_unanswered(member, now) -> list:
     from bot.meetings.reminders import awaiting_answer
 

@@ -61,6 +61,7 @@ class Handler:
     """Base class. A handler declares what it looks at, and dispatch asks it only about the
     messages that fit: `events` (platform events), `msg_types` (message types; "*" any message
     that is not an event), `commands` (exact commands of prompts/intents.toml [commands]),
+    `menu` (a tapped one-tap option, msgmenu, whose id starts so),
     `dialogue` (the topic of the member's unfinished dialogue), `intents` (`unsure`: only the
     readings not sure enough to act on), or nothing (every message). `who` says whose messages: bound members (default), followers not bound yet,
     or anyone. accept(msg, match) adds the handler's own
@@ -71,6 +72,7 @@ class Handler:
     events: tuple[str, ...] = ()
     msg_types: tuple[str, ...] = ()
     commands: tuple[str, ...] = ()
+    menu: str | None = None  # the prefix of the one-tap options (msgmenu) it answers
     dialogue: str | None = None
     intents: tuple[str, ...] = ()
     unsure = False  # True: only readings the bot is not sure enough of to act on
@@ -90,6 +92,9 @@ class Handler:
             fits = msg.msg_type in self.msg_types or \
                 ("*" in self.msg_types and msg.msg_type != "event")
             return msg.msg_type if fits else None
+        if self.menu:
+            tapped = getattr(msg.raw, "menu_id", None)
+            return tapped if tapped and tapped.startswith(self.menu) else None
         if self.commands:
             return next((found for found in (intents.command(name, msg.clean or msg.text)
                                              for name in self.commands) if found), None)

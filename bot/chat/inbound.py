@@ -69,6 +69,7 @@ class Envelope:
     event_key: str | None = None
     text: str | None = None  # Content, or a voice message's Recognition
     status: str | None = None  # TEMPLATESENDJOBFINISH's delivery status
+    menu_id: str | None = None  # bizmsgmenuid: the one-tap option of a msgmenu the member chose
     location: dict | None = None
     body_digest: str = ""  # of the XML the fields were read from
 
@@ -143,6 +144,7 @@ def parse(xml_text: str) -> Envelope:
         body_digest=hashlib.sha1(xml_text.encode("utf-8", "replace")).hexdigest())
     if msg_type == "text":
         envelope.text = _text(fields, "Content", 64 * 1024) or ""
+        envelope.menu_id = _text(fields, "bizmsgmenuid", 64)
     elif msg_type == "voice":
         envelope.text = _text(fields, "Recognition", 64 * 1024)
     elif msg_type == "location":

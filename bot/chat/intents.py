@@ -59,7 +59,9 @@ OWN_ACTIONS = frozenset({"rsvp_yes", "leave_request", "meeting_checkin", "study_
 # Exact commands (prompts/intents.toml [commands]) and the readings they are.
 COMMANDS = {"leave_decision": ("leave_decision",), "meeting_change": ("meeting_change",),
             "dues_record": ("dues_record",), "floating_contact": ("floating_contact",),
-            "mute": ("mute", "unmute"), "console": ("console",)}
+            "mute": ("mute", "unmute"), "console": ("console",),
+            "broadcast": ("notice", "notice_start"), "stats.notices": ("notice_status",),
+            "broadcast.remind": ("notice_remind",), "notice_ack": ("notice_ack",)}
 # Readings acted on only through their exact command: read from free text (周五的会改到下午,
 # 李四交了11月党费45) the bot shows how to say it, and changes nothing.
 BY_COMMAND_ONLY = frozenset({"meeting_change"})

@@ -314,3 +314,33 @@ def extract_material(text: str) -> str | None:
         return None
     return material
 
+
+
+# 明早8点发送 / 12月1日上午9点发出 / 今晚八点推送: when a notice should go, said at its end,
+# in nothing but date and time words (材料请于周五下午5点前发送 is the notice's own content).
+_SEND_AT = re.compile(
+    r"[，,。；;\s]+(?:请于|请在|于|在)?\s*(?P<when>[^，,。；;:：]{1,16}?)\s*(?:再|定时)?"
+    r"(?:发送|发出|发布|推送|群发|发)(?:出去|通知)?[。.!！]*\s*$")
+_WHEN_ONLY = re.compile(
+    rf"(?:大后天|后天|明天|明日|明早|明晚|今天|今早|今晚|(?:下下|下个?|这个?|本)?(?:周|星期|礼拜)"
+    rf"[一二三四五六日天1-7]|{NUMBER}\s*月\s*{NUMBER}\s*[日号]?|\d{{1,2}}[./-]\d{{1,2}}|"
+    rf"上午|下午|早上|早晨|晚上|中午|傍晚|\d{{1,2}}[:：]\d{{2}}|{NUMBER}\s*点(?:半|一刻|三刻|"
+    rf"{NUMBER}\s*分?)?|整|的|\s)+")
+
+
+def extract_send_time(text: str, today: date) -> tuple[str, date | None, tuple[int, int] | None]:
+    """A notice's own words and when it should go, when its last clause says so (…，明早8点
+    发送): (the text without that clause, the date, the time); the text unchanged otherwise."""
+    match = _SEND_AT.search(text)
+    if not match or not _WHEN_ONLY.fullmatch(match.group("when")):
+        return text, None, None
+    rest = text[:match.start()].rstrip(" ，,。；;")
+    words = match.group("when")
+    try:
+        day = _date(words, today)
+    except (ValueError, OverflowError):
+        day = None
+    clock_time = extract_time(words)
+    if not rest or (day is None and clock_time is None):
+        return text, None, None
+    return rest, day, clock_time

@@ -36,6 +36,10 @@ def undo(member: Member, now: datetime) -> Outcome:
     action = last_action(member, now)
     if action is None:
         return Outcome("undo.nothing", {"minutes": UNDO_MINUTES})
+    if action.kind == "notice":  # gone cannot be recalled; a scheduled one is cancelled
+        from bot.notices.store import withdraw
+
+        return withdraw(action, now)
     changes = []
     for item in action.undo["rows"]:
         table = db.metadata.tables[item["table"]]

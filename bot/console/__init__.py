@@ -168,3 +168,27 @@ def record_file(meeting_id: int, fmt: str):
     db.session.commit()
     return send_file(path, as_attachment=True,
                      download_name=f"{meeting_record.title(meeting)}.{fmt}")
+
+
+@bp.get("/notices")
+def notices_page():
+    """The branch's notices, newest first, with their figures."""
+    from bot.notices import store as notices
+
+    leader = _leader()
+    found = [notices.status(n) for n in notices.listed(leader.branch_id, limit=30)]
+    return render_template("notices.html", leader=leader, found=found,
+                           describe=notices.describe)
+
+
+@bp.get("/notices/<int:notice_id>")
+def notice_page(notice_id: int):
+    """One notice, every name: acknowledged, not yet, not reached and why."""
+    from bot.notices import store as notices
+
+    leader = _leader()
+    notice = notices.find(leader.branch_id, notice_id)
+    if notice is None:
+        abort(404)
+    return render_template("notice_detail.html", leader=leader, item=notices.status(notice),
+                           info=notices.describe(notice))

@@ -5,7 +5,7 @@ with @contributes(order), to a member's reminder digest with @adds_to_member_dig
 Importing the module below is all it takes.
 """
 from bot.digest import (compliance, dues, floating,  # noqa: F401  (register their lines)
-                        meetings, study)
+                        meetings, notices, study)
 from bot.digest.core import (Digest, Item, collect, compose, contributes, member_lines, run,
                              text_of)
 

@@ -14,8 +14,8 @@ from bot.chat.dispatch import GROUPS, Handler
 # Within a group, modules are tried in this order (what the bot is not sure of, and a bare
 # 签到 / 收到, are settled by `clarify` before any topic acts; a floating member's location is
 # part of their report before it is any location).
-TOPICS = ("events", "clarify", "members", "floating", "media", "help", "meetings", "dues",
-          "exports", "study", "fallback")
+TOPICS = ("events", "clarify", "members", "floating", "media", "help", "meetings", "notices",
+          "dues", "exports", "study", "fallback")
 
 
 def ordered() -> list[Handler]:

@@ -1,11 +1,11 @@
-"""The last handlers: leaders' requests from members without the role, topics not built yet,
-and text nobody understood."""
+"""The last handlers: leaders' requests from members without the role, and text nobody
+understood."""
 from __future__ import annotations
 
 from bot.chat import intents
 from bot.chat.dispatch import Handler, Incoming, reroute
 from bot.members.rules import is_leader
-from bot.replies import load, render
+from bot.replies import render
 
 LEADERS_ONLY = tuple(sorted({name for name in intents.INTENTS if name.startswith("stats.")} |
                             {"leave_decision", "broadcast", "broadcast.remind", "console",
@@ -34,19 +34,6 @@ class LeaderOnlyHandler(Handler):
         return render("leader_only")
 
 
-class PendingHandler(Handler):
-    """An understood request whose topic is not available yet: say so plainly."""
-
-    group = "fallback"
-
-    def accept(self, msg: Incoming, match):
-        features = load("replies")["features"]
-        return msg.intent if msg.intent is not None and msg.intent.name in features else None
-
-    def handle(self, msg: Incoming, match) -> str:
-        return render("coming_soon", feature=load("replies")["features"][match.name])
-
-
 class UnknownHandler(Handler):
     """Anything else: say we did not understand and point to 帮助 (kept for review)."""
 
@@ -59,4 +46,4 @@ class UnknownHandler(Handler):
         return render("unknown")
 
 
-HANDLERS = [LeaderOnlyHandler(), PendingHandler(), UnknownHandler()]
+HANDLERS = [LeaderOnlyHandler(), UnknownHandler()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from bot.chat.dispatch import Handler, Incoming
-from bot.members.rules import is_leader
+from bot.members.rules import is_leader, may_send_notices
 from bot.replies import render
 
 
@@ -16,6 +16,8 @@ class HelpHandler(Handler):
         parts = [render("help_intro", name=member.name), render("help_member")]
         if member.is_floating:
             parts.append(render("help_floating"))
+        if may_send_notices(member.roles):
+            parts.append(render("help_notices"))
         if is_leader(member.roles):
             parts.append(render("help_leader"))
         parts.append(render("help_outro"))

@@ -28,8 +28,10 @@ ROLE_LABELS = {
 }
 COMMITTEE_ROLES = frozenset({"secretary", "deputy_secretary", "organization", "propaganda",
                              "discipline", "committee_member"})
-# Roles that may broadcast notices and see branch-wide figures.
+# Roles that see branch-wide figures and decide leave.
 LEADER_ROLES = frozenset({"secretary", "deputy_secretary", "organization"})
+# Only these may send a notice inside quiet hours (紧急通知): 书记, 副书记.
+URGENT_ROLES = frozenset({"secretary", "deputy_secretary"})
 
 # 党费类别 (domain.md, Dues)
 DUES_CATEGORIES = {
@@ -85,8 +87,18 @@ def parse_roles(raw: str) -> tuple[set[str], list[str]]:
 
 
 def is_leader(roles: set[str]) -> bool:
-    """Secretary, deputy or organisation committee member: may broadcast and see branch figures."""
+    """Secretary, deputy or organisation committee member: sees branch figures."""
     return bool(roles & LEADER_ROLES)
+
+
+def may_send_notices(roles: set[str]) -> bool:
+    """The secretary, a deputy or any committee member sends notices (domain.md, Notices)."""
+    return bool(roles & COMMITTEE_ROLES)
+
+
+def may_mark_urgent(roles: set[str]) -> bool:
+    """Only the 书记 or the 副书记 sends a 紧急通知 (out inside quiet hours)."""
+    return bool(roles & URGENT_ROLES)
 
 
 # 党章's six-month rule (domain.md, Leave and absence; Dues) ------------------------------------

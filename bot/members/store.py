@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from bot.storage.engine import db
@@ -123,3 +123,15 @@ def contact_for(member: Member) -> str:
     if "secretary" in member.roles:
         return render("contact.committee", committee=member.branch.committee.name)
     return render("contact.secretary")
+
+
+def shown_names(branch_id: int, members: list[tuple[int, str, str]]) -> dict[int, str]:
+    """Names as shown to the secretary, for (id, name, phone) of this branch: the name, with the
+    phone's last four digits where two members of the branch share it."""
+    from bot.replies import render
+
+    shared = set(db.session.execute(
+        select(Member.name).where(Member.branch_id == branch_id).group_by(Member.name)
+        .having(func.count() > 1)).scalars())
+    return {member_id: render("name_with_tail", name=name, tail=phone[-4:])
+            if name in shared else name for member_id, name, phone in members}

@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, Numeric,
-                        String, Text, UniqueConstraint, false)
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer,
+                        Numeric, String, Text, UniqueConstraint, false)
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -324,6 +324,68 @@ class Reminder(db.Model):
     slot: Mapped[str] = mapped_column(String(20))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    claim: Mapped[str | None] = mapped_column(String(40), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outbound_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_messages.id"))
+    note: Mapped[str | None] = mapped_column(String(100))  # why skipped / failed
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Notice(db.Model):
+    """通知: a notice from a leader (or the CLI) to an audience of the branch.
+
+    `audience` is all / committee / floating / group:NAME (bot/notices/rules.py). scheduled →
+    (the fan-out has claimed it) sending → sent once every recipient's send is settled.
+    """
+
+    __tablename__ = "notices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    sender_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    audience: Mapped[str] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(Text)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)  # 紧急通知: not held by quiet hours
+    status: Mapped[str] = mapped_column(String(10), default="scheduled", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 再提醒 (once)
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the reminder goes
+
+    branch: Mapped[Branch] = relationship()
+    sender: Mapped[Member | None] = relationship()
+
+
+class NoticeRecipient(db.Model):
+    """A member a notice is addressed to (the audience as it was when it was confirmed), and
+    when they acknowledged it (收到), and how: chat, menu (the one-tap option) or page."""
+
+    __tablename__ = "notice_recipients"
+    __table_args__ = (UniqueConstraint("notice_id", "member_id"),
+                      Index("ix_notice_recipients_member_open", "member_id", "acked_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"),
+                                           index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ack_via: Mapped[str | None] = mapped_column(String(10))
+
+
+class NoticeSend(db.Model):
+    """One push of a notice to one member: round 0 the notice, round 1 the reminder (再提醒).
+
+    pending → (claimed) sending → sent / failed / skipped, as reminders (bot/wechat/fanout.py).
+    """
+
+    __tablename__ = "notice_sends"
+    __table_args__ = (UniqueConstraint("notice_id", "member_id", "round"),
+                      Index("ix_notice_sends_notice_round_status", "notice_id", "round",
+                            "status"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"),
+                                           index=True)
+    round: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
     claim: Mapped[str | None] = mapped_column(String(40), index=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outbound_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_messages.id"))

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 TOKEN_ERRORS = {40001, 40014, 42001}
 WINDOW_ERRORS = {45015, 45047}  # outside the 48-hour window / customer-service quota used up
 UNREACHABLE = 43004
+NO_MENU = 40200  # invalid account type: this account cannot send msgmenu messages
 RETRY_LATER = {-1, 45009, 45011}  # busy, daily quota, per-minute quota
 TEMPLATE_FIELD_MAX = 20
 
@@ -160,12 +161,13 @@ def _template_data(key: str, values: dict, text: str, now: datetime) -> tuple[st
     fields = {"text": text, "title": values.get("title", text), "when": clock.to_beijing(now)
               .strftime("%Y-%m-%d %H:%M"), **values}
     data = {}
+    url = str(spec.get("url", "")).format(**fields)
     for name, pattern in spec.get("data", {}).items():
         value = str(pattern).format(**fields)
         value = value.replace("\n", " ")
         data[name] = {"value": value if len(value) <= TEMPLATE_FIELD_MAX
                       else value[:TEMPLATE_FIELD_MAX - 1] + "…"}
-    return spec["template_id"], spec.get("url", ""), data
+    return spec["template_id"], url, data
 
 
 @dataclass
@@ -182,6 +184,7 @@ class Delivery:
     errcode: int | None = None
     errmsg: str = ""
     msgid: int | None = None
+    menu: dict | None = None  # a msgmenu (head_content, list, tail_content): one-tap answers
 
     @property
     def retry_later(self) -> bool:
@@ -196,7 +199,9 @@ def prepare(member: Member, key: str, now: datetime, idempotency_key: str | None
             record=_LOOK_UP, **values) -> tuple[OutboundMessage, Delivery | None]:
     """The send's record (added, not committed) and its Delivery; None if nothing is to go out
     (already sent under this key, or the member cannot be reached). A caller preparing many
-    sends passes the record found for the key (or None) instead of a look-up per send."""
+    sends passes the record found for the key (or None) instead of a look-up per send.
+    values["menu"], if given, goes as a customer-service msgmenu (the text is its fallback)."""
+    menu = values.pop("menu", None)
     if record is _LOOK_UP:
         record = db.session.execute(select(OutboundMessage).where(
             OutboundMessage.idempotency_key == idempotency_key)).scalar_one_or_none() \
@@ -223,7 +228,8 @@ def prepare(member: Member, key: str, now: datetime, idempotency_key: str | None
         record.errmsg = "member not bound or not following"
         return record, None
     channels = ["custom", "template"] if in_window(user, now) else ["template"]
-    return record, Delivery(user.openid, channels, text, _template_data(key, values, text, now))
+    return record, Delivery(user.openid, channels, text, _template_data(key, values, text, now),
+                            menu=menu)
 
 
 def deliver(api: Client, delivery: Delivery, now: datetime) -> Delivery:
@@ -231,7 +237,9 @@ def deliver(api: Client, delivery: Delivery, now: datetime) -> Delivery:
     for channel in delivery.channels:
         delivery.channel = channel
         try:
-            if channel == "custom":
+            if channel == "custom" and delivery.menu:
+                result = _menu_or_text(api, delivery, now)
+            elif channel == "custom":
                 result = api.call(api.message.send_text, delivery.openid, delivery.text)
             else:
                 template_id, url, data = delivery.template
@@ -249,6 +257,18 @@ def deliver(api: Client, delivery: Delivery, now: datetime) -> Delivery:
             if not (channel == "custom" and exc.errcode in WINDOW_ERRORS):
                 return delivery  # otherwise: outside the window after all, try a template
     return delivery
+
+
+def _menu_or_text(api: Client, delivery: Delivery, now: datetime) -> dict:
+    """A msgmenu; where the account cannot send one (40200), the same text without the tap."""
+    try:
+        return api.call(api.message.send_msg_menu, delivery.openid, delivery.menu)
+    except PlatformError as exc:
+        if exc.errcode != NO_MENU:
+            raise
+        delivery.attempts.append({"channel": "custom", "errcode": exc.errcode,
+                                  "errmsg": exc.errmsg, "at": now.isoformat()})
+        return api.call(api.message.send_text, delivery.openid, delivery.text)
 
 
 def finish(record: OutboundMessage, delivery: Delivery, member: Member, now: datetime) -> None:

@@ -1,8 +1,9 @@
 """A stand-in for the platform's outbound API, since the real one cannot be reached from here.
 
 It implements GET /cgi-bin/token, POST /cgi-bin/stable_token, POST /cgi-bin/message/custom/send
-and POST /cgi-bin/message/template/send with the real request and response shapes and errcodes:
-40013 bad appid, 40125 bad secret, 41001 no token, 40001 invalid token, 42001 expired token,
+(text, and msgmenu: a message with one-tap options, whose tap comes back to the webhook as a text
+message with `bizmsgmenuid`) and POST /cgi-bin/message/template/send with the real request and response shapes and errcodes:
+40013 bad appid, 40125 bad secret, 40200 (on request: an account that cannot send msgmenu), 41001 no token, 40001 invalid token, 42001 expired token,
 44002 empty body, 47001 bad JSON, 40003 bad openid, 40037 bad template id, and — on request —
 43004, 45009, 45011, 45015, 45047 and -1. A token fetched from /cgi-bin/token invalidates the
 previous one after 5 minutes, as on the platform; stable_token returns the same token until it
@@ -37,7 +38,7 @@ from flask import Flask, jsonify, request
 ERRMSG = {0: "ok", -1: "system error", 40001: "invalid credential, access_token is invalid or "
           "not latest", 40003: "invalid openid", 40013: "invalid appid", 40037: "invalid "
           "template_id", 40125: "invalid appsecret", 41001: "access_token missing", 42001:
-          "access_token expired", 43004: "require subscribe", 44002: "empty post data", 45009:
+          "access_token expired", 40200: "invalid account type", 43004: "require subscribe", 44002: "empty post data", 45009:
           "reach max api daily quota limit", 45011: "api minute-quota reach limit, must slower",
           45015: "response out of time limit or subscription is canceled", 45047: "out of "
           "response count limit", 47001: "data format error"}
@@ -193,7 +194,7 @@ def create_fake(appid: str, secret: str, record: str | None = None, latency_ms: 
                 last = state.interactions.get(openid)
                 if state.window and (last is None or now - last > WINDOW):
                     return answer(45015, body)
-                if body.get("msgtype") != "text" or not body.get("text", {}).get("content"):
+                if not _custom_body_ok(body):
                     return answer(47001, body)
             else:
                 if not body.get("template_id") or not isinstance(body.get("data"), dict):
@@ -275,6 +276,22 @@ def create_fake(appid: str, secret: str, record: str | None = None, latency_ms: 
         return jsonify({"messages": found[after:], "next": len(found)})
 
     return app
+
+
+def _custom_body_ok(body: dict) -> bool:
+    """A customer-service text, or a msgmenu: a head, 1 to 10 options with an id and the words
+    shown (the platform's limits), a tail."""
+    if body.get("msgtype") == "text":
+        return bool((body.get("text") or {}).get("content"))
+    if body.get("msgtype") != "msgmenu":
+        return False
+    menu = body.get("msgmenu") or {}
+    options = menu.get("list")
+    return isinstance(menu.get("head_content", ""), str) and \
+        len(menu.get("head_content", "").encode()) <= 1024 and \
+        isinstance(options, list) and 1 <= len(options) <= 10 and \
+        all(isinstance(o, dict) and o.get("id") and o.get("content") and
+            len(str(o["id"]).encode()) <= 64 for o in options)
 
 
 def parse_fail(values) -> list[tuple[int, float]]:

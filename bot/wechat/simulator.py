@@ -69,6 +69,24 @@ def signed_post(url: str, xml: str, token: str, aes_key: str | None, app_id: str
     return doc.get("Content", "")
 
 
+def push_text(body: dict) -> str:
+    """What a member sees of a push: a text; a msgmenu, its head, its options in brackets and
+    its tail; a template, its fields and its link."""
+    if "text" in body:
+        return body["text"]["content"]
+    if "msgmenu" in body:
+        menu = body["msgmenu"]
+        options = "  ".join(f"［{o['content']}］" for o in menu.get("list", []))
+        return f"{menu.get('head_content', '')}\n{options}{menu.get('tail_content', '')}"
+    fields = " / ".join(v.get("value", "") for v in (body.get("data") or {}).values())
+    return fields + (f"\n{body['url']}" if body.get("url") else "")
+
+
+def menu_options(body: dict) -> dict[str, str]:
+    """The one-tap options of a msgmenu push: the words shown → the id the platform returns."""
+    return {o["content"]: o["id"] for o in (body.get("msgmenu") or {}).get("list", [])}
+
+
 def simulated_openid(phone: str) -> str:
     """A stable pretend openid for a member who has not bound a real WeChat."""
     return "o_sim_" + hashlib.sha1(phone.encode()).hexdigest()[:22]
@@ -94,6 +112,7 @@ def run_chat(name: str, url: str, fake_url: str) -> int:
             pass
 
     stop = threading.Event()
+    taps: dict[str, str] = {}  # the options of the latest msgmenu, for /点
 
     def poll_pushes():
         after = 0
@@ -103,9 +122,11 @@ def run_chat(name: str, url: str, fake_url: str) -> int:
                                     params={"openid": openid, "after": after}, timeout=2).json()
                 for m in data["messages"]:
                     body = m["body"]
-                    text = body.get("text", {}).get("content") or " / ".join(
-                        v.get("value", "") for v in body.get("data", {}).values())
-                    click.echo("\n" + render("chat.push", text=text) + "\n> ", nl=False)
+                    if menu_options(body):
+                        taps.clear()
+                        taps.update(menu_options(body))
+                    click.echo("\n" + render("chat.push", text=push_text(body)) + "\n> ",
+                               nl=False)
                 after = data["next"]
             except (requests.RequestException, ValueError, KeyError):
                 pass
@@ -128,7 +149,14 @@ def run_chat(name: str, url: str, fake_url: str) -> int:
             if not line:
                 continue
             interact()
-            if line.startswith(("/位置", "/loc")):
+            if line.startswith(("/点", "/tap")):
+                words = line.split(maxsplit=1)[1].strip() if " " in line else ""
+                if words not in taps:
+                    click.echo(render("chat.tap_usage", options="、".join(taps) or "-"))
+                    continue
+                xml = message_xml(openid, text=words, msg_id=next(counter),
+                                  bizmsgmenuid=taps[words])
+            elif line.startswith(("/位置", "/loc")):
                 parts = line.split(maxsplit=3)
                 if len(parts) < 4:
                     click.echo(render("chat.location_usage"))

@@ -1,0 +1,296 @@
+"""Notices as stored: whom an audience reaches, a notice and its recipients, acknowledgements
+(收到), withdrawing a scheduled notice, and the figures a sender asks for (通知情况).
+
+Plain functions over the session: they flush, never commit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import joinedload
+
+from bot.members import store as member_store
+from bot.members.rules import COMMITTEE_ROLES
+from bot.notices import rules
+from bot.replies import Outcome, load, render, when
+from bot.storage.engine import db
+from bot.storage.models import (Branch, Member, MemberAction, MemberRole, Notice,
+                                NoticeRecipient, NoticeSend, OutboundMessage, PartyGroup)
+
+ACK_DAYS = 14  # a bare 收到 acknowledges a notice received this recently
+
+
+def groups_of(branch_id: int) -> list[str]:
+    """The names of the branch's Party groups."""
+    return list(db.session.execute(select(PartyGroup.name).where(
+        PartyGroup.branch_id == branch_id).order_by(PartyGroup.id)).scalars())
+
+
+def audience_label(audience: str) -> str:
+    """全体党员 / 支委 / 流动党员 / the group's name."""
+    group = rules.group_of(audience)
+    return group if group else render(f"notice.audiences.{audience}")
+
+
+def audience_members(branch_id: int, audience: str, sender: Member | None = None) -> list[Member]:
+    """The members an audience reaches today (the sender aside), with their WeChat link."""
+    query = select(Member).where(Member.branch_id == branch_id).order_by(Member.id)
+    if sender is not None:
+        query = query.where(Member.id != sender.id)
+    group = rules.group_of(audience)
+    if group is not None:
+        query = query.join(PartyGroup, Member.group_id == PartyGroup.id).where(
+            PartyGroup.name == group)
+    elif audience == "committee":
+        query = query.where(Member.id.in_(select(MemberRole.member_id).where(
+            MemberRole.role.in_(COMMITTEE_ROLES))))
+    elif audience == "floating":
+        query = query.where(Member.is_floating.is_(True))
+    return list(db.session.execute(query.options(joinedload(Member.wechat))).scalars())
+
+
+def why_unreachable(member: Member) -> str | None:
+    """unbound / unfollowed, or None if a push can reach the member."""
+    if member.wechat is None:
+        return "unbound"
+    if not member.wechat.subscribed or not member.reachable:
+        return "unfollowed"
+    return None
+
+
+@dataclass
+class Reach:
+    """Whom a draft reaches: everyone addressed, and who cannot be reached, and why."""
+
+    members: list[Member]
+    unbound: list[Member] = field(default_factory=list)
+    unfollowed: list[Member] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, branch_id: int, audience: str, sender: Member | None = None) -> "Reach":
+        found = cls(audience_members(branch_id, audience, sender))
+        for member in found.members:
+            why = why_unreachable(member)
+            if why:
+                getattr(found, why).append(member)
+        return found
+
+
+def create(branch: Branch, sender: Member | None, audience: str, text: str, send_at: datetime,
+           urgent: bool, now: datetime) -> Notice:
+    """A notice to the audience as it is now (the sender aside: they wrote it): one recipient
+    row and one send row each."""
+    notice = Notice(branch_id=branch.id, sender_id=sender.id if sender else None,
+                    audience=audience, text=text, urgent=urgent, status="scheduled",
+                    created_at=now, send_at=send_at)
+    db.session.add(notice)
+    db.session.flush()
+    ids = [m.id for m in audience_members(branch.id, audience, sender)]
+    if ids:  # bulk: a notice to thousands is two statements, not thousands of objects
+        db.session.execute(insert(NoticeRecipient), [
+            {"notice_id": notice.id, "member_id": i} for i in ids])
+        db.session.execute(insert(NoticeSend), [
+            {"notice_id": notice.id, "member_id": i, "round": 0, "status": "pending",
+             "updated_at": now} for i in ids])
+    if sender is not None:  # 撤回 right after: cancels it if it has not gone yet
+        db.session.add(MemberAction(member_id=sender.id, kind="notice", created_at=now,
+                                    summary=rules.first_words(notice.text),
+                                    undo={"rows": [], "notice": notice.id}))
+    return notice
+
+
+def recipients_count(notice: Notice) -> int:
+    return db.session.execute(select(db.func.count()).select_from(NoticeRecipient).where(
+        NoticeRecipient.notice_id == notice.id)).scalar_one()
+
+
+def find(branch_id: int, notice_id: int) -> Notice | None:
+    """Notice `notice_id` of this branch."""
+    notice = db.session.get(Notice, notice_id)
+    return notice if notice is not None and notice.branch_id == branch_id else None
+
+
+def latest(member: Member) -> Notice | None:
+    """The notice a sender means by 通知情况: their own latest, else the branch's latest."""
+    base = select(Notice).where(Notice.branch_id == member.branch_id) \
+        .order_by(Notice.id.desc()).limit(1)
+    return db.session.execute(base.where(Notice.sender_id == member.id)).scalar_one_or_none() \
+        or db.session.execute(base).scalar_one_or_none()
+
+
+def listed(branch_id: int | None = None, limit: int = 50) -> list[Notice]:
+    """Notices, newest first (of one branch, if given)."""
+    query = select(Notice).order_by(Notice.id.desc()).limit(limit)
+    if branch_id is not None:
+        query = query.where(Notice.branch_id == branch_id)
+    return list(db.session.execute(query).scalars())
+
+
+# Acknowledgements -------------------------------------------------------------------------
+
+def pending_for(member: Member, now: datetime) -> list[Notice]:
+    """Notices pushed to this member in the last ACK_DAYS and not acknowledged, newest first."""
+    return list(db.session.execute(
+        select(Notice).join(NoticeRecipient, NoticeRecipient.notice_id == Notice.id)
+        .where(NoticeRecipient.member_id == member.id, NoticeRecipient.acked_at.is_(None),
+               Notice.send_at > now - timedelta(days=ACK_DAYS), Notice.send_at <= now,
+               Notice.id.in_(select(NoticeSend.notice_id).where(
+                   NoticeSend.member_id == member.id, NoticeSend.round == 0,
+                   NoticeSend.status == "sent")))
+        .order_by(Notice.send_at.desc(), Notice.id.desc())).scalars())
+
+
+def acknowledge(member: Member, notice: Notice | None, via: str, now: datetime) -> Outcome:
+    """收到: record that member read notice (the newest waiting one if None)."""
+    waiting = pending_for(member, now)
+    if notice is None:
+        if not waiting:
+            return Outcome("ack_nothing_pending")
+        notice = waiting[0]
+    row = db.session.execute(select(NoticeRecipient).where(
+        NoticeRecipient.notice_id == notice.id, NoticeRecipient.member_id == member.id)
+    ).scalar_one_or_none()
+    if row is None:
+        return Outcome("ack_nothing_pending")
+    first = rules.first_words(notice.text)
+    if row.acked_at is not None:
+        return Outcome("notice.ack_again", {"first": first})
+    row.acked_at, row.ack_via = now, via
+    member.remember("notice_ack", [(row, {"acked_at": None, "ack_via": None})],
+                    render("undo.notice_ack", first=first), now)
+    left = len([n for n in waiting if n.id != notice.id])
+    if left:
+        return Outcome("notice.ack_more", {"first": first, "count": left})
+    return Outcome("notice.ack", {"first": first})
+
+
+def withdraw(action: MemberAction, now: datetime) -> Outcome:
+    """撤回 after sending a notice: a scheduled notice not yet gone is cancelled; one that has
+    gone cannot be recalled (the platform cannot), so a correction is offered."""
+    notice = db.session.get(Notice, action.undo.get("notice"))
+    if notice is None or notice.status != "scheduled" or notice.send_at <= now:
+        return Outcome("undo.notice")
+    notice.status = "cancelled"
+    db.session.execute(update(NoticeSend).where(
+        NoticeSend.notice_id == notice.id, NoticeSend.status == "pending").values(
+        status="skipped", note="cancelled", updated_at=now),
+        execution_options={"synchronize_session": False})
+    action.undone_at = now
+    return Outcome("undo.done", {"what": render("undo.notice_scheduled",
+                                                first=rules.first_words(notice.text))})
+
+
+# What the sender sees ---------------------------------------------------------------------
+
+@dataclass
+class Status:
+    """A notice's figures: names as shown to the secretary."""
+
+    notice: Notice
+    recipients: int = 0
+    sent: int = 0
+    delivered: int = 0
+    acknowledged: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
+    waiting: int = 0  # not sent yet (scheduled, or the fan-out is still going)
+
+
+def reason(note: str | None, errcode: int | None, delivery: str | None) -> str:
+    """Why a push did not reach a member: the errcode, if any, and a few words."""
+    table = load("replies")["notice"]["reasons"]
+    if note in ("unbound", "unfollowed"):
+        return table[note]
+    if delivery and delivery.startswith("failed"):
+        return table["user_block" if "block" in delivery else "system_failed"]
+    text = table.get(str(errcode), table["other"])
+    return f"{errcode} {text}" if errcode is not None else text
+
+
+def status(notice: Notice) -> Status:
+    """Who the notice reached, who acknowledged, who has not, whose push failed and why: four
+    columns of one query over the recipients (a notice to 5,000 members in a few ms)."""
+    rows = db.session.execute(
+        select(NoticeRecipient.member_id, Member.name, Member.phone, NoticeRecipient.acked_at,
+               NoticeSend.status, NoticeSend.note, OutboundMessage.errcode,
+               OutboundMessage.delivery_status)
+        .join(Member, Member.id == NoticeRecipient.member_id)
+        .outerjoin(NoticeSend, (NoticeSend.notice_id == NoticeRecipient.notice_id)
+                   & (NoticeSend.member_id == NoticeRecipient.member_id)
+                   & (NoticeSend.round == 0))
+        .outerjoin(OutboundMessage, OutboundMessage.id == NoticeSend.outbound_id)
+        .where(NoticeRecipient.notice_id == notice.id)
+        .order_by(NoticeRecipient.acked_at.is_(None), NoticeRecipient.acked_at,
+                  NoticeRecipient.member_id)).all()
+    names = member_store.shown_names(notice.branch_id, [(r[0], r[1], r[2]) for r in rows])
+    found = Status(notice, recipients=len(rows))
+    for member_id, _, _, acked_at, send, note, errcode, delivery in rows:
+        name = names[member_id]
+        template_failed = bool(delivery) and delivery.startswith("failed")
+        if send == "sent":
+            found.sent += 1
+            found.delivered += not template_failed
+        if acked_at is not None:
+            found.acknowledged.append(name)
+        elif send == "failed" or template_failed:
+            found.failed.append((name, reason(note, errcode, delivery)))
+        else:
+            found.pending.append(name)
+            found.waiting += send in ("pending", "sending")
+    return found
+
+
+def as_json(found: Status) -> dict:
+    """The shape `notices show --json` prints (the issue's interface: keep it exactly)."""
+    from bot.clock import to_beijing
+
+    notice = found.notice
+    sender = notice.sender
+    return {"id": notice.id, "branch": notice.branch.name,
+            "by": sender.name if sender else None, "audience": notice.audience,
+            "text": notice.text, "created_at": to_beijing(notice.created_at).isoformat(),
+            "send_at": to_beijing(notice.send_at).isoformat(), "sent": found.sent,
+            "delivered": found.delivered, "acknowledged": found.acknowledged,
+            "pending": found.pending,
+            "failed": [{"name": name, "reason": why} for name, why in found.failed]}
+
+
+def describe(notice: Notice) -> dict:
+    """The values replies use to name a notice: number, first words, when, audience."""
+    return {"number": notice.id, "first": rules.first_words(notice.text),
+            "when": when(notice.send_at), "audience": audience_label(notice.audience)}
+
+
+def chat_report(found: Status, now: datetime, console: bool = True) -> Outcome:
+    """通知情况 in chat: the counts, then at most rules.CHAT_NAMES names (those who have not
+    acknowledged first, then the failed with why); the rest counted, with the console named
+    (to those who may sign in to it)."""
+    notice = found.notice
+    values = {**describe(notice), "count": found.recipients}
+    if notice.status == "cancelled":
+        return Outcome("notice.cancelled", values)
+    if notice.send_at > now and found.sent == 0:
+        return Outcome("notice.status_scheduled", values)
+    budget = rules.CHAT_NAMES
+    pending = found.pending[:budget]
+    failed = found.failed[:max(0, budget - len(pending))]
+    hidden = len(found.pending) - len(pending) + len(found.failed) - len(failed)
+    lines = []
+    if found.waiting:
+        lines.append(render("notice.status_sending", count=found.waiting))
+    if found.pending:
+        lines.append(render("notice.status_pending", count=len(found.pending),
+                            names="、".join(pending)))
+    if found.failed:
+        lines.append(render("notice.status_failed", count=len(found.failed), names="、".join(
+            render("notice.failed_name", name=n, reason=r) for n, r in failed)))
+    if hidden:
+        lines.append(render("notice.status_more" if console else "notice.status_more_ask",
+                            count=hidden))
+    if found.pending and notice.reminded_at is None and not found.waiting:
+        lines.append(render("notice.status_remind_hint"))
+    return Outcome("notice.status", {**values, "delivered": found.delivered,
+                                     "acked": len(found.acknowledged),
+                                     "lines": "".join("\n" + line for line in lines)})
