@@ -103,8 +103,9 @@ def test_collective_study_counts_from_meeting_attendance(app, platform, branch, 
     theme = meetings.add(branch, "theme_day", beijing(2026, 11, 20, 14, 30), clock())
     committee = meetings.add(branch, "committee", beijing(2026, 11, 20, 9), clock())
     db.session.flush()
+    zhang = store.members_by_name("张建国")[0]  # not branch.members[0]: unordered on PostgreSQL
     for meeting in (theme, committee):
-        attendance.set_status(meeting, branch.members[0], "present", "test", clock())
+        attendance.set_status(meeting, zhang, "present", "test", clock())
     attendance.close(theme, clock())
     reply = platform.text("o_zhang", "学习打卡")
     assert "本月参加集中学习 1 次。" in reply  # the 主题党日 counts, the 支委会 does not
