@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -19,12 +20,20 @@ def add_backend_options(parser) -> None:
 def backend_env(args, instance, **values) -> dict:
     """The environment of the benchmarked processes: a fresh instance, the chosen backend."""
     env = dict(os.environ, ZHIBU_INSTANCE=str(instance), **values)
+    # the understanding model built by `make model` (flask --app wsgi intents build), not a
+    # fresh instance's empty models folder
+    env.setdefault("ZHIBU_MODELS", str(Path(__file__).resolve().parent.parent / "instance"
+                                       / "models"))
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
     if args.database_url:
         env["DATABASE_URL"] = args.database_url
     if args.redis_url:
         env["REDIS_URL"] = args.redis_url
+    else:  # the embedded server, owned by the benchmark: its processes come and go, it stays
+        from bot.redisconn import embedded_url
+
+        env["REDIS_URL"] = embedded_url(str(Path(instance) / "redis.db"))
     return env
 
 

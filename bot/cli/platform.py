@@ -16,18 +16,14 @@ from flask import current_app
 @click.option("--no-window", is_flag=True, help="Do not enforce the 48-hour window.")
 def fake_wechat_command(port, host, record, latency_ms, fail, no_window):
     """Run the stand-in platform API (token, customer-service and template endpoints)."""
-    from bot.wechat.fake import create_fake, parse_fail, serve
+    from bot.wechat.fake import create_fake, parse_fail, run
 
     cfg = current_app.config
     app = create_fake(cfg["WECHAT_APP_ID"], cfg["WECHAT_APP_SECRET"], record=record,
                       latency_ms=latency_ms, fail=parse_fail(fail),
                       enforce_window=not no_window)
-    server = serve(app, host, port)
     click.echo(f"stand-in WeChat API on http://{host}:{port} (record: {record or 'off'})")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    run(app, host, port)
 
 
 @click.command("chat")

@@ -6,8 +6,8 @@ Importing the module below is all it takes.
 """
 from bot.digest import (compliance, dues, floating,  # noqa: F401  (register their lines)
                         meetings, notices, study)
-from bot.digest.core import (Digest, Item, collect, compose, contributes, member_lines, run,
-                             text_of)
+from bot.digest.core import (Digest, Item, collect, compose, contributes, lines_of_members,
+                             member_lines, run, text_of)
 
-__all__ = ["Digest", "Item", "collect", "compose", "contributes", "member_lines", "run",
-           "text_of"]
+__all__ = ["Digest", "Item", "collect", "compose", "contributes", "lines_of_members",
+           "member_lines", "run", "text_of"]

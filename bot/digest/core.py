@@ -54,7 +54,8 @@ class Item:
 
 
 class Registry:
-    """Sources of lines, each fn(subject, now) -> [line], kept in their declared order."""
+    """Sources of lines, kept in their declared order: fn(subject, now) -> [line] (MEMBER's:
+    fn(members, now) -> {member id: [line]})."""
 
     def __init__(self):
         self._sources: list[tuple[int, Callable]] = []
@@ -70,13 +71,18 @@ class Registry:
 
     def collect(self, subject, now: datetime) -> list:
         """Every source's lines for subject, in order."""
-        return [line for _, fn in self._sources for line in fn(subject, now)]
+        return [line for fn in self.functions() for line in fn(subject, now)]
+
+    def functions(self) -> list[Callable]:
+        """The sources, in order."""
+        return [fn for _, fn in self._sources]
 
 
 # The secretary's digest: fn(branch, now) -> [Item].
 SECRETARY = Registry()
-# Lines topics add to a member's reminder digest (never a message of their own; each topic
-# keeps its lines rare): fn(member, now) -> [str].
+# Lines topics add to members' reminder digests (never a message of their own; each topic
+# keeps its lines rare): fn(members, now) -> {member id: [str]}, for a send batch's members at
+# once (a fan-out to thousands must not ask the database per member and topic).
 MEMBER = Registry()
 contributes = SECRETARY.contributes
 adds_to_member_digest = MEMBER.contributes
@@ -87,9 +93,18 @@ def collect(branch: Branch, now: datetime) -> list[Item]:
     return SECRETARY.collect(branch, now)
 
 
+def lines_of_members(members: list, now: datetime) -> dict[int, list[str]]:
+    """Every topic's lines for each of these members' reminder digests, in order."""
+    out: dict[int, list[str]] = {member.id: [] for member in members}
+    for fn in MEMBER.functions():
+        for member_id, found in fn(members, now).items():
+            out[member_id].extend(found)
+    return out
+
+
 def member_lines(member, now: datetime) -> list[str]:
-    """Every topic's lines for this member's reminder digest, in order."""
-    return MEMBER.collect(member, now)
+    """Every topic's lines for this one member's reminder digest, in order."""
+    return lines_of_members([member], now)[member.id]
 
 
 def once_a_month(topic: str, member, now: datetime) -> bool:

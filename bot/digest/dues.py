@@ -30,9 +30,8 @@ def unpaid_months(branch: Branch, now: datetime) -> list[Item]:
 
 
 @adds_to_member_digest(20)
-def dues_unpaid(member, now: datetime) -> list[str]:
+def dues_unpaid(members: list, now: datetime) -> dict[int, list[str]]:
     """党费: on the branch's reminder day (default the month's 主题党日), this month unpaid."""
-    line = dues.unpaid_reminder(member, now)
-    if line and once_a_month("dues", member, now):
-        return [line]
-    return []
+    lines = dues.unpaid_reminders(members, now)
+    return {member.id: [lines[member.id]] for member in members
+            if member.id in lines and once_a_month("dues", member, now)}

@@ -52,9 +52,16 @@ def floating_members(branch: Branch, now: datetime) -> list[Item]:
 
 
 @adds_to_member_digest(30)
+def floating_reports(members: list, now: datetime) -> dict[int, list[str]]:
+    """流动党员: the monthly report, a few days before the month ends and once after it (the
+    few floating members among those reminded, one by one)."""
+    return {m.id: lines for m in members if m.is_floating
+            for lines in [floating_report(m, now)] if lines}
+
+
 def floating_report(member, now: datetime) -> list[str]:
-    """流动党员: the monthly report, a few days before the month ends and once after it."""
-    period = floating.open_period(member) if member.is_floating else None
+    """One floating member's reminder line, if one is due."""
+    period = floating.open_period(member)
     if period is None:
         return []
     today = to_beijing(now).date()

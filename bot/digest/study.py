@@ -10,8 +10,8 @@ from bot.study import checkins as study
 
 
 @adds_to_member_digest(10)
-def study_nudge(member, now: datetime) -> list[str]:
+def study_nudge(members: list, now: datetime) -> dict[int, list[str]]:
     """学习: a gentle nudge when the month has no study at all, if the branch wants it."""
-    if study.nudge_due(member, now) and once_a_month("study", member, now):
-        return [render("study.nudge")]
-    return []
+    due = study.nudge_due(members, now)
+    return {member.id: [render("study.nudge")] for member in members
+            if member.id in due and once_a_month("study", member, now)}

@@ -292,14 +292,23 @@ def reminder_day(branch, now: datetime) -> bool:
                for m in meeting_store.in_range(start, end, branch.id))
 
 
-def unpaid_reminder(member: Member, now: datetime) -> str | None:
-    """The digest line for a member with this month due and unpaid, on the reminder day."""
-    if not reminder_day(member.branch, now):
-        return None
-    line = account(member, this_month(now)).months.get(this_month(now))
-    if line is None or not line.due or line.paid:
-        return None
-    return render("dues.member_line", amount=line.due)
+def unpaid_reminders(members: list[Member], now: datetime) -> dict[int, str]:
+    """The digest line of each of these members with this month due and unpaid, on their
+    branch's reminder day (bases and payments read for all of them at once)."""
+    branches = {m.branch_id: m.branch for m in members}
+    due = {branch_id for branch_id, branch in branches.items() if reminder_day(branch, now)}
+    today = [m for m in members if m.branch_id in due]
+    if not today:
+        return {}
+    month, ids = this_month(now), [m.id for m in today]
+    bases, payments = store.bases(ids), store.payments(ids)
+    out = {}
+    for member in today:
+        line = account(member, month, bases.get(member.id, []),
+                       payments.get(member.id, [])).months.get(month)
+        if line is not None and line.due and not line.paid:
+            out[member.id] = render("dues.member_line", amount=line.due)
+    return out
 
 
 def may_see_ledger(member: Member) -> bool:

@@ -41,14 +41,27 @@ def send_to_member(member_id: int, key: str, idempotency_key: str | None = None,
 
 
 def send_claimed(kind, member_ids: list[int], claim: str, now: datetime) -> dict[int, str]:
-    """One send job of a fan-out (bot/wechat/fanout.py): records committed before any platform
-    call, outcomes committed after; the result per member."""
+    """One send job of a fan-out (bot/wechat/fanout.py), as a pipeline of slices: each slice's
+    records committed before any of its platform calls, its outcomes committed as soon as its
+    calls are done, while the next slices are prepared and called; the result per member."""
     from bot.storage.engine import db
     from bot.wechat import fanout
 
-    batch = fanout.prepare(kind, member_ids, claim, now)
-    db.session.commit()  # expires the ORM objects: the delivering threads see plain values
-    fanout.deliver(batch)
-    results = fanout.settle(batch)
-    db.session.commit()
+    results: dict[int, str] = {}
+
+    def settle(done) -> None:
+        for batch in done:
+            results.update(fanout.settle(batch))
+            db.session.commit()
+
+    pipe = fanout.Pipeline(now)
+    try:
+        for ids in fanout.chunks(member_ids, fanout.SLICE):
+            batch = fanout.prepare(kind, ids, claim, now)
+            db.session.commit()  # expires the ORM objects: the threads see plain values
+            pipe.submit(batch)
+            settle(pipe.finished())
+        settle(pipe.finished(wait=True))
+    finally:
+        pipe.close()
     return results

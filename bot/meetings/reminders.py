@@ -17,7 +17,7 @@ from sqlalchemy import insert, select
 
 from bot.meetings import attendance, rules, store
 from bot.replies import render
-from bot.storage.engine import db
+from bot.storage.engine import bulk_written, db
 from bot.storage.models import Meeting, MeetingAttendance, Member, Reminder
 from bot.wechat import fanout
 
@@ -67,6 +67,7 @@ def materialise(now: datetime) -> int:
                     row.due_at, row.updated_at = at, now  # the meeting was moved
     if new_rows:  # one bulk INSERT, not one ORM object per member and slot
         db.session.execute(insert(Reminder), new_rows)
+        bulk_written(len(new_rows), Reminder)
     db.session.flush()
     return len(new_rows)
 
@@ -91,11 +92,18 @@ class ReminderFanout(fanout.Fanout):
     def key(self, claim: str, member_id: int) -> str:
         return f"reminders:{claim}:{member_id}"
 
-    def message(self, member: Member, rows: list[Reminder], now: datetime) -> tuple[str, dict]:
-        return "reminder.digest", compose(member, rows, now)
+    def __init__(self):
+        self.notes: dict[int, list[str]] = {}
 
-    def hold(self, rows: dict[int, list]) -> object:
-        # held so that compose() finds the meetings in the session (its identity map is weak)
+    def message(self, member: Member, rows: list[Reminder], now: datetime) -> tuple[str, dict]:
+        return "reminder.digest", compose(member, rows, now, self.notes.get(member.id))
+
+    def hold(self, rows: dict[int, list], members: list[Member], now: datetime) -> object:
+        """The batch's meetings (held so that compose() finds them in the session: its identity
+        map is weak) and every topic's digest lines for its members, read at once."""
+        from bot.digest import lines_of_members
+
+        self.notes = lines_of_members(members, now)
         return list(db.session.execute(select(Meeting).where(Meeting.id.in_(
             {r.meeting_id for member_rows in rows.values() for r in member_rows}))).scalars())
 
@@ -137,16 +145,19 @@ def claim_due(now: datetime, dry_run: bool = False) -> tuple[str, list[Planned]]
     return claim, [item for member_id, item in by_member.items() if member_id in mine]
 
 
-def compose(member: Member, rows: list[Reminder], now: datetime) -> dict:
+def compose(member: Member, rows: list[Reminder], now: datetime,
+            notes: list[str] | None = None) -> dict:
     """The digest's values: one line per meeting, the remote version for floating members,
-    then what other topics add for this member (bot/digest/<topic>.py)."""
+    then what other topics add for this member (bot/digest/<topic>.py; `notes`, if read
+    already for a batch)."""
     from bot.digest import member_lines as lines_for
 
     lines = []
     for meeting in _meetings_of(rows):
         ask = render("reminder.ask_remote" if member.is_floating else "reminder.ask")
         lines.append(render("reminder.line", ask=ask, **attendance.details(meeting)))
-    notes = "".join(render("reminder.note", note=note) for note in lines_for(member, now))
+    notes = "".join(render("reminder.note", note=note)
+                    for note in (lines_for(member, now) if notes is None else notes))
     return {"name": member.name, "lines": "\n".join(lines), "notes": notes,
             "title": render("reminder.title")}
 

@@ -31,9 +31,15 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
 
 
+_signers: dict[str, URLSafeTimedSerializer] = {}
+
+
 def _signer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret(current_app.config, "SECRET_KEY"), salt=SALT,
-                                  signer=ClockSigner)
+    """The page's serializer (kept: a fan-out signs thousands of links)."""
+    key = secret(current_app.config, "SECRET_KEY")
+    if key not in _signers:
+        _signers[key] = URLSafeTimedSerializer(key, salt=SALT, signer=ClockSigner)
+    return _signers[key]
 
 
 def link_for(notice_id: int, member_id: int) -> str:

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import joinedload
 
 from bot.meetings.rules import in_quiet, quiet_end
-from bot.members.store import contact_for
 from bot.notices import rules
 from bot.notices.store import why_unreachable
 from bot.replies import Outcome, render
@@ -36,24 +36,36 @@ class NoticeFanout(fanout.Fanout):
 
     def __init__(self, notice_id: int, round_: int):
         self.notice_id, self.round = notice_id, round_
+        self.shared: dict | None = None
 
     def key(self, claim: str, member_id: int) -> str:
         return f"notices:{self.notice_id}:{self.round}:{member_id}"
 
+    def hold(self, rows: dict[int, list], members: list[Member] = (), now=None) -> object:
+        """The notice, its sender and branch, read once: every member's push says the same."""
+        notice = db.session.execute(select(Notice).where(Notice.id == self.notice_id).options(
+            joinedload(Notice.sender), joinedload(Notice.branch))).scalar_one()
+        self.shared = shared_values(notice, self.round)
+        return notice
+
     def message(self, member: Member, rows: list, now: datetime) -> tuple[str, dict]:
-        notice = db.session.get(Notice, self.notice_id)
-        return ROUNDS[self.round], values_for(notice, member, self.round)
+        from bot.notices.page import link_for
+
+        if self.shared is None:
+            self.hold({})
+        return ROUNDS[self.round], {**self.shared,
+                                    "link": link_for(self.notice_id, member.id)}
 
 
-def values_for(notice: Notice, member: Member, round_: int = 0) -> dict:
-    """What a member's push says: the whole text, who sent it, the one-tap 收到 (menu), and
-    for the template outside the window, a heading, the first words and the signed link."""
-    from bot.notices.page import link_for
-
-    sender = notice.sender.name if notice.sender else contact_for(member)
+def shared_values(notice: Notice, round_: int = 0) -> dict:
+    """What every member's push says: the whole text, who sent it, the one-tap 收到 (menu); and
+    for the template outside the window, a heading and the first words (the signed link to the
+    page is each member's own: added per member)."""
+    sender = notice.sender.name if notice.sender else \
+        render("notice.from_branch", branch=notice.branch.name)
     values = {"body": notice.text, "sender": sender, "first": rules.first_words(notice.text),
               "title": render("notice.title_urgent" if notice.urgent else "notice.title"),
-              "link": link_for(notice.id, member.id), "number": notice.id}
+              "number": notice.id}
     head = render("notice.menu_head" if round_ == 0 else "notice.remind_menu_head", **values)
     if len(head.encode("utf-8")) <= MENU_HEAD_BYTES:  # longer: plain text, 收到 typed
         values["menu"] = {"head_content": head, "tail_content": render("notice.menu_tail"),
@@ -125,7 +137,7 @@ def _sendable(notice: Notice, round_: int, now: datetime) -> list[int]:
     """The pending send rows of a round worth sending; the others settled here (unreachable:
     failed, with why; a reminder to someone who has since acknowledged: skipped)."""
     rows = db.session.execute(
-        select(NoticeSend, Member, NoticeRecipient.acked_at)
+        select(NoticeSend, Member, NoticeRecipient.acked_at).options(joinedload(Member.wechat))
         .join(Member, Member.id == NoticeSend.member_id)
         .join(NoticeRecipient, (NoticeRecipient.notice_id == NoticeSend.notice_id)
               & (NoticeRecipient.member_id == NoticeSend.member_id))

@@ -46,3 +46,18 @@ def init_app(app) -> None:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+
+
+BULK = 1000  # rows written at once after which PostgreSQL's statistics are refreshed
+
+
+def bulk_written(rows: int, *models) -> None:
+    """After thousands of rows were written at once: on PostgreSQL, ANALYZE their tables, so
+    the next queries are planned for the rows there now. Until autovacuum notices (a minute or
+    more), the planner thinks a notice to 5,000 has a dozen recipients and joins them in a
+    nested loop: 通知情况 took 1.2 s instead of 10 ms. SQLite needs nothing."""
+    if rows >= BULK and db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        for model in models:
+            db.session.execute(text(f"ANALYZE {model.__table__.name}"))

@@ -133,16 +133,24 @@ def ranking(member: Member, now: datetime) -> Outcome:
     return Outcome("study.ranking", {"lines": "\n".join(lines) or render("study.rank_none")})
 
 
-def nudge_due(member: Member, now: datetime) -> bool:
-    """Should the member's digest carry the gentle monthly nudge (no study at all this month)?"""
-    if not rules.setting(member.branch, "nudge"):
-        return False
+def nudge_due(members: list[Member], now: datetime) -> set[int]:
+    """Whose digest should carry the gentle monthly nudge (no study at all this month, in
+    a branch that wants it)? A few queries for any number of members."""
+    asked = [m for m in members if rules.setting(m.branch, "nudge")]
+    if not asked:
+        return set()
     today = to_beijing(now).date()
-    if store.summary(member.id, today.replace(day=1), today + timedelta(days=1))[0]:
-        return False
     start = datetime.combine(today.replace(day=1), datetime.min.time(), tzinfo=BEIJING)
-    return not store.collective(member.id, rules.setting(member.branch, "collective_kinds"),
-                                start, now)
+    left = {m.id for m in asked} - store.studied([m.id for m in asked], today.replace(day=1),
+                                                 today + timedelta(days=1))
+    by_kinds: dict[tuple, list[int]] = {}
+    for member in asked:
+        if member.id in left:
+            kinds = tuple(rules.setting(member.branch, "collective_kinds"))
+            by_kinds.setdefault(kinds, []).append(member.id)
+    for kinds, ids in by_kinds.items():
+        left -= store.attended(ids, list(kinds), start, now)
+    return left
 
 
 def branch_month(branch, now: datetime) -> Outcome:

@@ -47,6 +47,22 @@ def latest(member_id: int, limit: int) -> list[StudyCheckin]:
         StudyCheckin.day.desc(), StudyCheckin.seq.desc()).limit(limit)).scalars())
 
 
+def studied(member_ids: list[int], start: date, end: date) -> set[int]:
+    """Those of these members with a record with start <= day < end."""
+    return set(db.session.execute(select(StudyCheckin.member_id).where(
+        StudyCheckin.member_id.in_(member_ids), StudyCheckin.day >= start,
+        StudyCheckin.day < end).distinct()).scalars())
+
+
+def attended(member_ids: list[int], kinds: list[str], start: datetime, end: datetime) -> set[int]:
+    """Those of these members present (or remote) at a meeting of these kinds in [start, end)."""
+    return set(db.session.execute(select(MeetingAttendance.member_id).join(
+        Meeting, MeetingAttendance.meeting_id == Meeting.id).where(
+        MeetingAttendance.member_id.in_(member_ids), Meeting.kind.in_(kinds),
+        Meeting.starts_at >= start, Meeting.starts_at < end,
+        MeetingAttendance.attendance.in_(("present", "remote"))).distinct()).scalars())
+
+
 def collective(member_id: int, kinds: list[str], start: datetime, end: datetime) -> int:
     """Meetings of these kinds in [start, end) the member attended (present or remote)."""
     return db.session.execute(select(func.count(MeetingAttendance.id)).join(

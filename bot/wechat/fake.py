@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass, field
 
 from flask import Flask, jsonify, request
+from werkzeug.serving import WSGIRequestHandler
 
 ERRMSG = {0: "ok", -1: "system error", 40001: "invalid credential, access_token is invalid or "
           "not latest", 40003: "invalid openid", 40013: "invalid appid", 40037: "invalid "
@@ -79,7 +80,7 @@ def _issue(state: State, now: float) -> str:
 
 def create_fake(appid: str, secret: str, record: str | None = None, latency_ms: int = 0,
                 fail: list | None = None, enforce_window: bool = True) -> Flask:
-    """The stand-in platform as a Flask app (serve it with serve())."""
+    """The stand-in platform as a Flask app (serve it with serve() in a thread, or run())."""
     app = Flask("fakewechat")
     state = State(appid=appid, secret=secret, latency=latency_ms / 1000.0,
                   fail_rates=list(fail or []), record_path=record, window=enforce_window)
@@ -303,8 +304,36 @@ def parse_fail(values) -> list[tuple[int, float]]:
     return out
 
 
+class _Quiet(WSGIRequestHandler):
+    """No line per request on stderr: the record file (--record) keeps every call; a fan-out's
+    thousands of lines would cost the machine the benchmark measures."""
+
+    def log_request(self, *args, **kwargs) -> None:
+        return None
+
+
 def serve(app: Flask, host: str, port: int):
     """A real threaded HTTP server for the fake; returns it (call .serve_forever / .shutdown)."""
     from werkzeug.serving import make_server
 
-    return make_server(host, port, app, threaded=True)
+    return make_server(host, port, app, threaded=True, request_handler=_Quiet)
+
+
+def run(app: Flask, host: str, port: int, threads: int = 64) -> None:
+    """Serve the fake until SIGTERM/SIGINT, on gunicorn (one process, `threads` threads), which
+    keeps connections open between calls as the platform does: werkzeug's server (serve(), for
+    tests in a thread) closes each one, and a fan-out's client would then open a connection per
+    send and a benchmark would measure connects, not sends."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self):
+            for key, value in {"bind": f"{host}:{port}", "workers": 1, "threads": threads,
+                               "worker_class": "gthread", "keepalive": 30,
+                               "accesslog": None, "loglevel": "warning"}.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return app
+
+    Server().run()

@@ -11,6 +11,8 @@ NoticeSend: member_id, status, claim, claimed_at, outbound_id, note, updated_at)
 3. deliver: the platform calls only, CONCURRENCY at a time on threads (no database); each
    accepted call is journalled in Redis at once;
 4. settle: every outcome is written in one flush.
+A send job runs these steps on SLICEs of its members as a pipeline: while the threads call the
+platform for one slice, the job prepares the next and settles the finished.
 
 A claim not settled within STALE (the worker died) is recovered by the next planner: what the
 journal says the platform accepted is settled as sent, the rest is released and sent again.
@@ -20,6 +22,7 @@ the rows wait for the next run.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -36,7 +39,8 @@ from bot.wechat import client as wechat
 
 log = logging.getLogger(__name__)
 STALE = timedelta(minutes=10)  # a claim not settled by then is recovered (the worker died)
-CHUNK = 1000  # members per send job
+CHUNK = 2500  # members per send job
+SLICE = 100  # members prepared (and committed) at a time inside a send job
 PAUSE_KEY = "zhibu:fanout:paused_until"  # the account's quota is one, whatever the fan-out
 JOURNAL = "zhibu:fanout:delivered:"  # + idempotency key: the platform accepted this send
 JOURNAL_TTL = 7 * 86400
@@ -60,8 +64,9 @@ class Fanout:
         options of a customer-service message)."""
         raise NotImplementedError  # pragma: no cover - overridden
 
-    def hold(self, rows: dict[int, list]) -> object:
-        """Objects the messages need, loaded at once and kept alive while they are composed."""
+    def hold(self, rows: dict[int, list], members: list[Member], now: datetime) -> object:
+        """What the batch's messages need, read at once for all its members and kept (alive,
+        in the session) while they are composed."""
         return None
 
 
@@ -128,9 +133,9 @@ def claim(kind: Fanout, row_ids: list[int], now: datetime) -> tuple[str, set[int
     return token, mine
 
 
-def chunks(member_ids: list[int]) -> list[list[int]]:
-    """Member ids, CHUNK to a send job."""
-    return [member_ids[start:start + CHUNK] for start in range(0, len(member_ids), CHUNK)]
+def chunks(member_ids: list[int], size: int = CHUNK) -> list[list[int]]:
+    """Member ids, CHUNK to a send job (or `size`)."""
+    return [member_ids[start:start + size] for start in range(0, len(member_ids), size)]
 
 
 # Sending ------------------------------------------------------------------------------------
@@ -167,9 +172,9 @@ def prepare(kind: Fanout, member_ids: list[int], token: str, now: datetime) -> B
             batch.results[member_id] = "paused"
         db.session.flush()
         return batch
-    held = kind.hold(rows)  # noqa: F841 - kept alive while messages are composed
     members = {m.id: m for m in db.session.execute(select(Member).where(
         Member.id.in_(list(rows))).options(joinedload(Member.wechat))).scalars()}
+    held = kind.hold(rows, list(members.values()), now)  # noqa: F841 - alive while composed
     keys = {member_id: kind.key(token, member_id) for member_id in rows}
     records = {r.idempotency_key: r for r in db.session.execute(select(OutboundMessage).where(
         OutboundMessage.idempotency_key.in_(list(keys.values())))).scalars()}
@@ -190,23 +195,58 @@ def prepare(kind: Fanout, member_ids: list[int], token: str, now: datetime) -> B
     return batch
 
 
-def deliver(batch: Batch) -> None:
-    """The platform calls of a prepared batch, REMINDER_CONCURRENCY at a time (default 16:
-    at about 50 ms a call, ~300 calls/s). No database here: the threads see plain values only.
-    Once a send hits a quota, what has not gone out waits."""
-    api = wechat.client()
-    redis = current_app.extensions["redis"]
+class Pipeline:
+    """The platform calls of prepared batches, REMINDER_CONCURRENCY at a time (default 16: at
+    about 50 ms a call, ~300 calls/s), while the caller prepares the next batch and settles the
+    finished ones — the threads never wait for the database. No database on the threads: they
+    see plain values only. Once a send hits a quota, what has not gone out waits."""
 
-    def call(item) -> None:
+    PAUSE_CHECK_SECONDS = 1.0  # another process's pause is seen within this
+
+    def __init__(self, now: datetime):
+        self.now, self.api = now, wechat.client()
+        self.redis = current_app.extensions["redis"]
+        self.pool = ThreadPoolExecutor(max_workers=current_app.config["REMINDER_CONCURRENCY"])
+        self.inflight: list[tuple[Batch, list]] = []
+        self.paused, self.checked = False, 0.0
+
+    def _paused(self) -> bool:
+        """Has a send hit a quota: one of ours (at once), another process's (within a second)?"""
+        moment = time.monotonic()
+        if not self.paused and moment - self.checked > self.PAUSE_CHECK_SECONDS:
+            self.checked = moment
+            self.paused = paused_until(self.now, self.redis) is not None
+        return self.paused
+
+    def _call(self, item) -> None:
         _, _, key, delivery = item
-        if paused_until(batch.now, redis):  # another send hit a quota: do not add to it
+        if self._paused():  # a send hit a quota: do not add to it
             return
-        wechat.deliver(api, delivery, batch.now)
+        wechat.deliver(self.api, delivery, self.now)
         if delivery.errcode == 0:
-            journal(redis, key, delivery)
+            journal(self.redis, key, delivery)
+        elif delivery.retry_later:
+            self.paused = True
 
-    with ThreadPoolExecutor(max_workers=current_app.config["REMINDER_CONCURRENCY"]) as pool:
-        list(pool.map(call, batch.prepared))
+    def submit(self, batch: Batch) -> None:
+        """Start the calls of a prepared (and committed) batch."""
+        self.inflight.append((batch, [self.pool.submit(self._call, item)
+                                      for item in batch.prepared]))
+
+    def finished(self, wait: bool = False):
+        """The batches whose calls are all done, oldest first (with wait: every batch, each as
+        soon as it is done)."""
+        while self.inflight:
+            batch, futures = self.inflight[0]
+            if not wait and not all(f.done() for f in futures):
+                return
+            for future in futures:
+                future.result()
+            self.inflight.pop(0)
+            yield batch
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
 
 
 def settle(batch: Batch) -> dict[int, str]:
