@@ -176,7 +176,7 @@ def notices_page():
     from bot.notices import store as notices
 
     leader = _leader()
-    found = [notices.status(n) for n in notices.listed(leader.branch_id, limit=30)]
+    found = [notices.summary(n, names=0) for n in notices.listed(leader.branch_id, limit=30)]
     return render_template("notices.html", leader=leader, found=found,
                            describe=notices.describe)
 

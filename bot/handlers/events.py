@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.chat.dispatch import Handler, Incoming
+from bot.notices import store as notices
 from bot.replies import render
 from bot.storage.engine import db
 from bot.storage.models import OutboundMessage
@@ -54,6 +55,7 @@ class DeliveryReportHandler(_Event):
             OutboundMessage.wechat_msgid == msg.raw.msg_id)).scalars().first()
         if sent is not None:
             sent.delivery_status = msg.raw.status
+            notices.delivery_reported(sent)
         return ""
 
 

@@ -107,7 +107,7 @@ class NoticeStatusHandler(_SenderHandler):
     group, commands = "commands", ("notice_status",)
 
     def act(self, msg: Incoming, notice) -> Outcome:
-        return store.chat_report(store.status(notice), msg.now,
+        return store.chat_report(store.summary(notice), msg.now,
                                  console=is_leader(msg.member.roles))
 
 

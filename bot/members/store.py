@@ -130,8 +130,10 @@ def shown_names(branch_id: int, members: list[tuple[int, str, str]]) -> dict[int
     phone's last four digits where two members of the branch share it."""
     from bot.replies import render
 
+    query = select(Member.name).where(Member.branch_id == branch_id)
+    if len(members) <= 100:  # a few names (a chat reply): only theirs are counted
+        query = query.where(Member.name.in_({name for _, name, _ in members}))
     shared = set(db.session.execute(
-        select(Member.name).where(Member.branch_id == branch_id).group_by(Member.name)
-        .having(func.count() > 1)).scalars())
+        query.group_by(Member.name).having(func.count() > 1)).scalars())
     return {member_id: render("name_with_tail", name=name, tail=phone[-4:])
             if name in shared else name for member_id, name, phone in members}

@@ -8,14 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import exists, func, insert, literal, null, select, true, update
 from sqlalchemy.orm import joinedload
 
 from bot.members import store as member_store
 from bot.members.rules import COMMITTEE_ROLES
 from bot.notices import rules
 from bot.replies import Outcome, load, render, when
-from bot.storage.engine import db
+from bot.storage.engine import bulk_written, db
 from bot.storage.models import (Branch, Member, MemberAction, MemberRole, Notice,
                                 NoticeRecipient, NoticeSend, OutboundMessage, PartyGroup)
 
@@ -94,6 +94,7 @@ def create(branch: Branch, sender: Member | None, audience: str, text: str, send
         db.session.execute(insert(NoticeSend), [
             {"notice_id": notice.id, "member_id": i, "round": 0, "status": "pending",
              "updated_at": now} for i in ids])
+        bulk_written(len(ids), NoticeRecipient, NoticeSend)
     if sender is not None:  # 撤回 right after: cancels it if it has not gone yet
         db.session.add(MemberAction(member_id=sender.id, kind="notice", created_at=now,
                                     summary=rules.first_words(notice.text),
@@ -186,7 +187,8 @@ def withdraw(action: MemberAction, now: datetime) -> Outcome:
 
 @dataclass
 class Status:
-    """A notice's figures: names as shown to the secretary."""
+    """A notice's figures, and names as shown to the secretary: every name (status()), or the
+    first few of each list with the counts (summary(), for chat)."""
 
     notice: Notice
     recipients: int = 0
@@ -196,6 +198,10 @@ class Status:
     pending: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
     waiting: int = 0  # not sent yet (scheduled, or the fan-out is still going)
+    counts: dict[str, int] = field(default_factory=dict)  # acked / pending / failed
+
+    def count(self, state: str) -> int:
+        return self.counts.get(state, 0)
 
 
 def reason(note: str | None, errcode: int | None, delivery: str | None) -> str:
@@ -209,36 +215,98 @@ def reason(note: str | None, errcode: int | None, delivery: str | None) -> str:
     return f"{errcode} {text}" if errcode is not None else text
 
 
-def status(notice: Notice) -> Status:
-    """Who the notice reached, who acknowledged, who has not, whose push failed and why: four
-    columns of one query over the recipients (a notice to 5,000 members in a few ms)."""
-    rows = db.session.execute(
-        select(NoticeRecipient.member_id, Member.name, Member.phone, NoticeRecipient.acked_at,
-               NoticeSend.status, NoticeSend.note, OutboundMessage.errcode,
-               OutboundMessage.delivery_status)
-        .join(Member, Member.id == NoticeRecipient.member_id)
-        .outerjoin(NoticeSend, (NoticeSend.notice_id == NoticeRecipient.notice_id)
-                   & (NoticeSend.member_id == NoticeRecipient.member_id)
-                   & (NoticeSend.round == 0))
-        .outerjoin(OutboundMessage, OutboundMessage.id == NoticeSend.outbound_id)
-        .where(NoticeRecipient.notice_id == notice.id)
-        .order_by(NoticeRecipient.acked_at.is_(None), NoticeRecipient.acked_at,
-                  NoticeRecipient.member_id)).all()
-    names = member_store.shown_names(notice.branch_id, [(r[0], r[1], r[2]) for r in rows])
-    found = Status(notice, recipients=len(rows))
-    for member_id, _, _, acked_at, send, note, errcode, delivery in rows:
-        name = names[member_id]
-        template_failed = bool(delivery) and delivery.startswith("failed")
-        if send == "sent":
-            found.sent += 1
-            found.delivered += not template_failed
-        if acked_at is not None:
-            found.acknowledged.append(name)
-        elif send == "failed" or template_failed:
-            found.failed.append((name, reason(note, errcode, delivery)))
+# A push failed: the platform refused it, or reported the template undelivered (marked on the
+# send by delivery_reported). An unacknowledged recipient is failed or else pending.
+TEMPLATE_FAILED = "template_failed"
+
+
+def delivery_reported(sent: OutboundMessage) -> None:
+    """TEMPLATESENDJOBFINISH for a notice's template: one the platform could not deliver
+    counts as failed (the send keeps its outbound message, whose status says why)."""
+    if (sent.delivery_status or "").startswith("failed"):
+        db.session.execute(update(NoticeSend).where(NoticeSend.outbound_id == sent.id)
+                           .values(note=TEMPLATE_FAILED))
+
+
+def _people(notice: Notice, state: str, limit: int | None = None) -> list:
+    """(member id, name, phone, state, note, errcode, delivery) of the first `limit`
+    recipients in `state`: acknowledged (in the order they did), failed or pending (by member).
+    Each is read from where it is cheap: the pending by the (notice, member) index, stopping
+    at `limit`; the failed from their (few) sends."""
+    columns = (NoticeRecipient.member_id, Member.name, Member.phone, literal(state))
+    failed_send = ((NoticeSend.notice_id == notice.id) & (NoticeSend.round == 0)
+                   & ((NoticeSend.status == "failed") | (NoticeSend.note == TEMPLATE_FAILED)))
+    query = (select(*columns, NoticeSend.note, OutboundMessage.errcode,
+                    OutboundMessage.delivery_status) if state == "failed" else
+             select(*columns, null(), null(), null()))
+    query = (query.select_from(NoticeRecipient)
+             .join(Member, Member.id == NoticeRecipient.member_id)
+             .where(NoticeRecipient.notice_id == notice.id).limit(limit))
+    if state == "acked":
+        query = query.where(NoticeRecipient.acked_at.is_not(None)).order_by(
+            NoticeRecipient.acked_at, NoticeRecipient.member_id)
+    elif state == "failed":
+        query = (query.join(NoticeSend, (NoticeSend.member_id == NoticeRecipient.member_id)
+                            & failed_send)
+                 .outerjoin(OutboundMessage, OutboundMessage.id == NoticeSend.outbound_id)
+                 .where(NoticeRecipient.acked_at.is_(None))
+                 .order_by(NoticeRecipient.member_id))
+    else:
+        query = (query.where(NoticeRecipient.acked_at.is_(None), ~exists().where(
+            failed_send, NoticeSend.member_id == NoticeRecipient.member_id))
+            .order_by(NoticeRecipient.member_id))
+    return db.session.execute(query).all()
+
+
+def _fill(found: Status, rows: list) -> Status:
+    names = member_store.shown_names(found.notice.branch_id, [(r[0], r[1], r[2]) for r in rows])
+    for member_id, _, _, state, note, errcode, delivery in rows:
+        if state == "acked":
+            found.acknowledged.append(names[member_id])
+        elif state == "failed":
+            found.failed.append((names[member_id], reason(note, errcode, delivery)))
         else:
-            found.pending.append(name)
-            found.waiting += send in ("pending", "sending")
+            found.pending.append(names[member_id])
+    return found
+
+
+def summary(notice: Notice, names: int | None = rules.CHAT_NAMES) -> Status:
+    """The figures of a notice (three counts, one trip to the database), and the names of at
+    most `names` of those who have not acknowledged and of those whose push failed (None: all
+    of them). For a notice to 5,000 members the database counts; only names shown are read."""
+    count = func.count()
+    first = (NoticeSend.notice_id == notice.id) & (NoticeSend.round == 0)
+    failed_send = (NoticeSend.status == "failed") | (NoticeSend.note == TEMPLATE_FAILED)
+    recipients = select(count.label("total"),
+                        count.filter(NoticeRecipient.acked_at.is_not(None)).label("acked")) \
+        .where(NoticeRecipient.notice_id == notice.id).subquery()
+    sends = select(count.filter(NoticeSend.status == "sent").label("sent"),
+                   count.filter(NoticeSend.note == TEMPLATE_FAILED).label("undelivered")) \
+        .where(first).subquery()
+    # the unacknowledged among those failed or not sent yet (rarely many: start from the sends)
+    open_ = select(count.filter(failed_send).label("failed"),
+                   count.filter(NoticeSend.status.in_(("pending", "sending"))).label("waiting")) \
+        .select_from(NoticeSend) \
+        .join(NoticeRecipient, (NoticeRecipient.notice_id == NoticeSend.notice_id)
+              & (NoticeRecipient.member_id == NoticeSend.member_id)) \
+        .where(first, NoticeRecipient.acked_at.is_(None),
+               (NoticeSend.status != "sent") | (NoticeSend.note == TEMPLATE_FAILED)).subquery()
+    total, acked, sent, undelivered, failed, waiting = db.session.execute(select(  # one trip
+        recipients.c.total, recipients.c.acked, sends.c.sent, sends.c.undelivered,
+        open_.c.failed, open_.c.waiting).select_from(  # three rows of one: joined on nothing
+        recipients.join(sends, true()).join(open_, true()))).one()
+    found = Status(notice, recipients=total, sent=sent, delivered=sent - undelivered,
+                   waiting=waiting, counts={"acked": acked, "failed": failed,
+                                            "pending": total - acked - failed})
+    rows = [row for state in ("pending", "failed") if names != 0 and found.counts[state]
+            for row in _people(notice, state, names)]
+    return _fill(found, rows)
+
+
+def status(notice: Notice) -> Status:
+    """Every recipient by name (the console, `notices show`): acknowledged, pending, failed."""
+    found = summary(notice, names=None)
+    found.acknowledged.extend(_fill(Status(notice), _people(notice, "acked")).acknowledged)
     return found
 
 
@@ -276,15 +344,15 @@ def chat_report(found: Status, now: datetime, console: bool = True) -> Outcome:
     budget = rules.CHAT_NAMES
     pending = found.pending[:budget]
     failed = found.failed[:max(0, budget - len(pending))]
-    hidden = len(found.pending) - len(pending) + len(found.failed) - len(failed)
+    hidden = found.count("pending") - len(pending) + found.count("failed") - len(failed)
     lines = []
     if found.waiting:
         lines.append(render("notice.status_sending", count=found.waiting))
     if found.pending:
-        lines.append(render("notice.status_pending", count=len(found.pending),
+        lines.append(render("notice.status_pending", count=found.count("pending"),
                             names="、".join(pending)))
     if found.failed:
-        lines.append(render("notice.status_failed", count=len(found.failed), names="、".join(
+        lines.append(render("notice.status_failed", count=found.count("failed"), names="、".join(
             render("notice.failed_name", name=n, reason=r) for n, r in failed)))
     if hidden:
         lines.append(render("notice.status_more" if console else "notice.status_more_ask",
@@ -292,5 +360,5 @@ def chat_report(found: Status, now: datetime, console: bool = True) -> Outcome:
     if found.pending and notice.reminded_at is None and not found.waiting:
         lines.append(render("notice.status_remind_hint"))
     return Outcome("notice.status", {**values, "delivered": found.delivered,
-                                     "acked": len(found.acknowledged),
+                                     "acked": found.count("acked"),
                                      "lines": "".join("\n" + line for line in lines)})

@@ -73,6 +73,8 @@ class Member(db.Model):
     """党员: one member of one branch. The phone is the roster's key; views show it masked."""
 
     __tablename__ = "members"
+    # a branch's members by name (roster look-ups, names shared in a branch)
+    __table_args__ = (Index("ix_members_branch_name", "branch_id", "name"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
     group_id: Mapped[int | None] = mapped_column(ForeignKey("party_groups.id"))
