@@ -227,6 +227,13 @@ def test_a_question_about_others_is_never_ones_own_leave(text):
     assert result.name == "stats.leave" or (result.name == "leave_request" and not result.act)
 
 
+@pytest.mark.parametrize("text", ["请假的都同意了", "把这几个请假给通过一下", "驳回老赵的请假",
+                                  "书记同意我请假了，周五去不了"])
+def test_words_of_deciding_are_never_acted_on_as_ones_own_leave(text):
+    result = classify(text, TODAY)
+    assert not (result.name == "leave_request" and result.act), result
+
+
 @pytest.mark.parametrize("text,expected", [
     ("明天", "2026-11-22"), ("后天", "2026-11-23"), ("前天", "2026-11-19"),
     ("周六", "2026-11-21"), ("星期天", "2026-11-22"), ("下周一", "2026-11-23"),

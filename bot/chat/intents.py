@@ -291,6 +291,8 @@ class Understanding:
             intent.slots = {k: v for k, v in intent.slots.items() if k in ("meeting", "date")}
         elif intent.name in OWN_ACTIONS and signals["about_others"].search(text):
             intent.act, intent.why = False, "about_others"
+        elif intent.name == "leave_request" and signals["deciding"].search(text):
+            intent.act, intent.why = False, "deciding"  # a leader deciding others' leave?
         elif intent.name in RECORD_CHANGING and (intent.confidence < self.vocabulary.floor
                                                   or margin < self.vocabulary.margin):
             intent.act, intent.why = False, "unsure"
