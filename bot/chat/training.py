@@ -205,28 +205,33 @@ class SlotEvaluation:
         return self.right / self.total if self.total else 0.0
 
 
+def when_fields(text: str, today) -> dict:
+    """The date, time and duration of a text as the bot reads them (after its normalisation):
+    {"date": "YYYY-MM-DD", "time": "HH:MM", "days" or "minutes": n}, those it finds."""
+    from bot.chat import slots
+
+    clean = reading.get_understanding().clean(text)
+    found = {}
+    if day := slots.extract_date(clean, today):
+        found["date"] = day
+    if clock_time := slots.extract_time(clean):
+        found["time"] = f"{clock_time[0]:02d}:{clock_time[1]:02d}"
+    found.update(slots.extract_duration(clean) or {})
+    return found
+
+
 def evaluate_slots(path: Path) -> SlotEvaluation:
     """Dates, times and durations of a file of `intent<TAB>sent at<TAB>text<TAB>expected
     JSON` lines, read as the bot reads them (after the same normalisation)."""
     import json
     from datetime import datetime
 
-    from bot.chat import slots
-
-    understanding = reading.get_understanding()
     result = SlotEvaluation()
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
         _, sent_at, text, expected = line.split("\t")
-        today = datetime.fromisoformat(sent_at).date()
-        clean = understanding.clean(text)
-        found = {}
-        if day := slots.extract_date(clean, today):
-            found["date"] = day
-        if clock_time := slots.extract_time(clean):
-            found["time"] = f"{clock_time[0]:02d}:{clock_time[1]:02d}"
-        found.update(slots.extract_duration(clean) or {})
+        found = when_fields(text, datetime.fromisoformat(sent_at).date())
         result.total += 1
         if found == json.loads(expected):
             result.right += 1
