@@ -250,7 +250,7 @@ def pct(values, p):
 def profile(env):
     """cProfile of the in-process webhook path (test client, no network), top functions."""
     code = r'''
-import cProfile, pstats, io, itertools, time
+import cProfile, pstats, io, itertools, os, time
 import hashlib, xmltodict
 from bot import create_app
 def sign(*parts): return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
@@ -270,7 +270,7 @@ prof = cProfile.Profile(); started = time.perf_counter(); prof.enable()
 for _ in range(2000): send("帮助")
 prof.disable(); elapsed = time.perf_counter() - started
 print(f"in-process: 2000 help messages in {elapsed:.2f} s = {elapsed/2000*1000:.2f} ms each")
-out = io.StringIO(); pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(25)
+out = io.StringIO(); pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(os.environ.get("PROFILE_FILTER", ""), int(os.environ.get("PROFILE_ROWS", "25")))
 print(out.getvalue())
 '''
     print(subprocess.run([PY, "-c", code], cwd=ROOT, env=env, capture_output=True,

@@ -114,12 +114,12 @@ def contact_for(member: Member) -> str:
     from bot.replies import render
 
     wanted = ("organization",) if "secretary" in member.roles else ("secretary",)
-    found = db.session.execute(select(Member).join(MemberRole).where(
+    name = db.session.execute(select(Member.name).join(MemberRole).where(  # a name, no object
         Member.branch_id == member.branch_id, MemberRole.role.in_(wanted),
         Member.id != member.id).order_by(Member.id).limit(1)).scalar_one_or_none()
-    if found is not None:
+    if name is not None:
         return render("contact.organization_named" if "secretary" in member.roles
-                      else "contact.secretary_named", name=found.name)
+                      else "contact.secretary_named", name=name)
     if "secretary" in member.roles:
         return render("contact.committee", committee=member.branch.committee.name)
     return render("contact.secretary")

@@ -155,6 +155,8 @@ class MemberRole(db.Model):
     """One role a member holds in their branch (党内职务)."""
 
     __tablename__ = "member_roles"
+    # a branch's 书记 or 组织委员 (named in replies), its leaders: found by role
+    __table_args__ = (Index("ix_member_roles_role", "role"),)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"),
                                            primary_key=True)
     role: Mapped[str] = mapped_column(String(32), primary_key=True)
