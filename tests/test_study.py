@@ -86,6 +86,20 @@ def test_days_grace_and_streak(app, platform, branch, clock):
     assert platform.text("o_wang", "11月19日补卡，学习了党章").startswith("已记录11月19日的学习")
 
 
+def test_undo_of_a_second_check_in_puts_the_days_record_back(app, platform, branch, clock):
+    """The day's record existed before the second check-in: 撤回 restores it, its update time
+    (a UTC column kept as text in the undo record) included. Found by bench/fuzz.py."""
+    clock.set(beijing(2026, 11, 20, 20))
+    platform.text("o_wang", "今天学习了党章20分钟")
+    clock.set(beijing(2026, 11, 20, 21))
+    platform.text("o_wang", "今天又学习了党史30分钟")
+    assert platform.text("o_wang", "撤回").startswith("已撤回")
+    record = db.session.execute(select(StudyCheckin)).scalar_one()
+    db.session.refresh(record)
+    assert record.minutes == 20 and "党史" not in (record.material or "")
+    assert record.updated_at == beijing(2026, 11, 20, 20)
+
+
 def test_my_record_is_mine_only(app, platform, branch, clock):
     assert "还没有您的学习记录" in platform.text("o_wang", "我的学习记录")
     clock.set(beijing(2026, 11, 20, 21))

@@ -18,6 +18,10 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime
     cache_ok = True
 
+    @property
+    def python_type(self):  # (a TypeDecorator says `object`: 撤回 needs to know)
+        return datetime
+
     def process_bind_param(self, value: datetime | None, dialect):
         if value is None:
             return None
