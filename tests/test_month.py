@@ -79,6 +79,22 @@ class Month:
         return subprocess.Popen(args, cwd=ROOT, env=env, start_new_session=True,
                                 stdout=open(self.worker_log, "a"), stderr=subprocess.STDOUT)
 
+    def kill_worker_mid_fan_out(self) -> None:
+        """Start a worker, wait until every send thread is inside a held platform call, SIGKILL
+        the worker and its work-horse (RQ forks it into a session of its own), and drop the held
+        calls: they never reached the platform."""
+        worker = self.worker(burst=False)
+        deadline = time.monotonic() + 90
+        while self.fake_get("/_fake/held")["held"] < 4:
+            assert time.monotonic() < deadline and worker.poll() is None, \
+                self.worker_log.read_text()
+            time.sleep(0.05)
+        for proc in [*psutil.Process(worker.pid).children(recursive=True),
+                     psutil.Process(worker.pid)]:
+            proc.send_signal(signal.SIGKILL)
+        worker.wait(10)
+        self.fake_post("/_fake/release", {"drop": True})
+
     def fake_get(self, path: str) -> dict:
         return requests.get(f"{self.fake.url}{path}", timeout=5).json()
 
@@ -148,17 +164,7 @@ def test_a_month_of_branch_life(month, app, fake):
     month.fake_post("/_fake/hold", {"after": before + 10})
     planned = run_reminders(month.clock())  # claims and enqueues; the worker sends
     assert len(planned) == 40
-    worker = month.worker(burst=False)
-    deadline = time.monotonic() + 90
-    while month.fake_get("/_fake/held")["held"] < 4:  # every send thread is inside a call
-        assert time.monotonic() < deadline and worker.poll() is None, \
-            month.worker_log.read_text()
-        time.sleep(0.05)
-    # the worker and its work-horse (RQ forks it into a session of its own) die mid-call
-    for proc in [*psutil.Process(worker.pid).children(recursive=True), psutil.Process(worker.pid)]:
-        proc.send_signal(signal.SIGKILL)
-    worker.wait(10)
-    month.fake_post("/_fake/release", {"drop": True})  # those calls never reached the platform
+    month.kill_worker_mid_fan_out()  # worker and work-horse die mid-call
     assert len(fake.state.delivered) == before + 10
     claimed = db.session.execute(select(Reminder.status).where(
         Reminder.meeting_id == ids["theme_day"])).scalars().all()

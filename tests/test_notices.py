@@ -59,6 +59,14 @@ def cli(app, *args) -> str:
     return result.stdout
 
 
+def thirty_unbound_more(app, tmp_path) -> None:
+    """党员01 … 党员30 join the branch, none bound: a notice cannot reach them."""
+    extra = [f"党员{i:02d},1390000{i:04d},第一党支部,第一党小组,正式党员,,在职,5000,否"
+             for i in range(1, 31)]
+    import_file(write_roster(tmp_path / "more.csv", [*ROSTER, *extra]), app.config["CLOCK"](),
+                "机关党委")
+
+
 def send_now(platform, text: str = f"通知 全体党员：{TEXT}", by: str = "o_zhang") -> str:
     draft = platform.text(by, text)
     assert "回复“确认”发送" in draft, draft
@@ -259,10 +267,7 @@ def test_template_delivery_results_are_recorded(app, platform, fake, branch):
 
 def test_status_in_chat_names_at_most_twenty_and_points_to_the_console(app, platform, fake,
                                                                        branch, tmp_path):
-    extra = [f"党员{i:02d},1390000{i:04d},第一党支部,第一党小组,正式党员,,在职,5000,否"
-             for i in range(1, 31)]
-    import_file(write_roster(tmp_path / "more.csv", [*ROSTER, *extra]), app.config["CLOCK"](),
-                "机关党委")
+    thirty_unbound_more(app, tmp_path)
     send_now(platform)
     deliver(app, fake)
     platform.text("o_li", "收到")
@@ -466,10 +471,7 @@ def test_help_lists_the_notice_commands_that_work(app, platform, branch):
 def test_the_console_lists_every_name_of_a_notice(app, platform, fake, branch, tmp_path):
     from tests.test_console import sign_in
 
-    extra = [f"党员{i:02d},1390000{i:04d},第一党支部,第一党小组,正式党员,,在职,5000,否"
-             for i in range(1, 31)]
-    import_file(write_roster(tmp_path / "more.csv", [*ROSTER, *extra]), app.config["CLOCK"](),
-                "机关党委")
+    thirty_unbound_more(app, tmp_path)
     send_now(platform)
     deliver(app, fake)
     client = app.test_client()
@@ -485,11 +487,6 @@ def test_the_console_lists_every_name_of_a_notice(app, platform, fake, branch, t
 def test_a_worker_killed_mid_fan_out_neither_repeats_nor_skips_anyone(month, app, fake):
     """A real `rq worker` process, SIGKILLed while its send threads are inside platform calls;
     the next planner run, after the claim went stale, finishes the notice: everyone once."""
-    import signal
-    import time
-
-    import psutil
-
     from tests.test_month import OPENIDS as EVERYONE
 
     month.travel(beijing(2026, 10, 5, 14, 30))
@@ -499,16 +496,7 @@ def test_a_worker_killed_mid_fan_out_neither_repeats_nor_skips_anyone(month, app
     fake.state.latency = 0.05
     month.fake_post("/_fake/hold", {"after": 10})
     month.say("张建国", "确认")  # queued at once for the worker
-    worker = month.worker(burst=False)
-    deadline = time.monotonic() + 90
-    while month.fake_get("/_fake/held")["held"] < 4:  # every send thread is inside a call
-        assert time.monotonic() < deadline and worker.poll() is None, \
-            month.worker_log.read_text()
-        time.sleep(0.05)
-    for proc in [*psutil.Process(worker.pid).children(recursive=True), psutil.Process(worker.pid)]:
-        proc.send_signal(signal.SIGKILL)
-    worker.wait(10)
-    month.fake_post("/_fake/release", {"drop": True})  # those calls never reached the platform
+    month.kill_worker_mid_fan_out()
     assert len(fake.state.delivered) == 10
     db.session.expire_all()
     assert Counter(db.session.execute(select(NoticeSend.status)).scalars())["sending"] == 39
