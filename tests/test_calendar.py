@@ -94,7 +94,10 @@ def branch(app, platform, tmp_path):
     """第一党支部 with 张建国 (secretary, group 1), 李红梅 (committee, group 1),
     王志强 (group 2), 刘海波 (group 2, floating) — the first three bound."""
     bind(platform, tmp_path, ("张建国", "o_zhang"), ("李红梅", "o_li"), ("王志强", "o_wang"))
-    return db.session.execute(select(Branch)).scalar_one()
+    found = db.session.execute(select(Branch)).scalar_one()
+    meetings.start_branch(found, date(2026, 9, 1))  # keeping its records here since September
+    db.session.commit()
+    return found
 
 
 def test_plan_is_idempotent_and_covers_every_group(app, branch):

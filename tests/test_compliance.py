@@ -3,6 +3,7 @@ flagged, by CLI and in the secretary's digest two weeks before the quarter ends.
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -24,6 +25,7 @@ def quarter(app, platform, fake, tmp_path, clock):
     """Q4 2026 planned from the default rules; every meeting held but November's 支委会."""
     bind(platform, tmp_path, ("张建国", "o_zhang"))
     branch = db.session.execute(select(Branch)).scalar_one()
+    meetings.start_branch(branch, date(2026, 10, 1))  # the whole quarter is kept here
     for month in (10, 11, 12):
         meetings.plan_month(branch, 2026, month, clock())
     for meeting in db.session.execute(select(Meeting).order_by(Meeting.starts_at)).scalars():

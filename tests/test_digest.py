@@ -2,7 +2,7 @@
 something new; the 3- and 5-month thresholds on organisation life."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 import requests
@@ -30,7 +30,10 @@ def branch(app, platform, fake, tmp_path):
     bind(platform, tmp_path, *OPENIDS.items())
     for openid in OPENIDS.values():
         requests.post(f"{fake.url}/_fake/interact", json={"openid": openid})
-    return db.session.execute(select(Branch)).scalar_one()
+    found = db.session.execute(select(Branch)).scalar_one()
+    meetings.start_branch(found, date(2026, 6, 1))  # its records are kept here since June
+    db.session.commit()
+    return found
 
 
 def member(name: str) -> Member:

@@ -2,6 +2,7 @@
 database; the CSV form; masking, locations, dues by role, and the export log."""
 from __future__ import annotations
 
+from datetime import date
 
 import pytest
 import requests
@@ -30,6 +31,7 @@ def month(app, platform, fake, tmp_path, clock):
     for openid in OPENIDS.values():
         requests.post(f"{fake.url}/_fake/interact", json={"openid": openid})
     branch = db.session.execute(select(Branch)).scalar_one()
+    meetings.start_branch(branch, date(2026, 11, 1))  # its records are kept here all November
     clock.set(beijing(2026, 11, 1, 9))
     meetings.plan_month(branch, 2026, 11, clock())  # 主题党日 6 Nov, 支委会 2 Nov, 党小组会 …
     meetings.add(branch, "party_lecture", beijing(2026, 11, 27, 14, 30), clock())  # still to come

@@ -163,6 +163,10 @@ def dispatch(msg: Incoming) -> Result:
     replies.asking.set((lambda: contact_for(member)) if member is not None else None)
     try:
         text = route(msg)
+        if text and member is not None and member.is_floating:
+            from bot.floating.reports import missing_question
+
+            text += missing_question(member, msg.now)
         return Result(text or "", "replied" if text else "ignored")
     except Exception as exc:  # noqa: BLE001 - every failure becomes a polite reply
         db.session.rollback()

@@ -30,7 +30,8 @@ def list_(branch, as_json):
         return
     never = render("floating.never")
     for r in rows:
-        click.echo(f"{r['branch']}\t{r['name']}\t{r['where']}\t{r['since']}\t"
+        where = r["where"] or render("floating.where_unknown")
+        click.echo(f"{r['branch']}\t{r['name']}\t{where}\t{r['since']}\t"
                    f"{r['last_report'] or never}\t{r['last_contact'] or never}\t"
                    f"{'overdue' if r['overdue'] else ''}")
 

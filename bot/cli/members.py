@@ -67,3 +67,30 @@ def roster_invites(branch, as_json):
         click.echo(render("cli.no_unbound"))
     for r in rows:
         click.echo(render("cli.invite_line", **r))
+
+
+branches_group = AppGroup("branches", help="党支部：从哪天起在这里记录。")
+
+
+@branches_group.command("start")
+@click.argument("name")
+@click.option("--on", "on_text", required=True, help="YYYY-MM-DD：支部开始在这里记录的日期")
+def branches_start(name, on_text):
+    """Set the day the branch began keeping its records here: nothing before it is planned,
+    closed or counted (meetings held before it can be entered with meetings add --held)."""
+    from datetime import date
+
+    from bot.cli import branches_named
+    from bot.meetings.planning import start_branch
+    from bot.storage.engine import db
+
+    try:
+        day = date.fromisoformat(on_text)
+    except ValueError:
+        fail("calendar.bad_on", day=on_text)
+    branch = branches_named(name)[0]
+    removed = start_branch(branch, day)
+    db.session.commit()
+    click.echo(render("calendar.started", branch=branch.name, day=day.isoformat(),
+                      removed=render("calendar.started_removed", count=removed)
+                      if removed else ""))

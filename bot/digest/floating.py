@@ -33,7 +33,7 @@ def floating_members(branch: Branch, now: datetime) -> list[Item]:
         silent = clock.months_since(max(seen, default=period.left_on), today)
         contact = db.session.get(Member, period.contact_person_id) \
             if period.contact_person_id else None
-        values = {"name": member.name, "where": period.destination, "months": silent,
+        values = {"name": member.name, "where": floating.where(period), "months": silent,
                   "contact": contact.name if contact else render("floating.no_contact_person"),
                   "since": render("floating.day", year=period.left_on.year,
                                   month=period.left_on.month, day=period.left_on.day)}
@@ -45,7 +45,7 @@ def floating_members(branch: Branch, now: datetime) -> list[Item]:
                               render("floating.digest_overdue", **values),
                               also_to=(contact.id,) if contact else ()))
         away = clock.months_since(period.left_on, today)
-        if away >= rules.setting(branch, "transfer_months"):
+        if away >= rules.setting(branch, "transfer_months") and period.destination:
             items.append(Item("floating_transfer", f"floating-transfer:{period.id}",
                               render("floating.digest_transfer", **{**values, "months": away})))
     return items

@@ -39,6 +39,56 @@ def open_period(member: Member) -> FloatingPeriod | None:
         .order_by(FloatingPeriod.id.desc()).limit(1)).scalar_one_or_none()
 
 
+PERIOD_FIELDS = ("reason", "destination", "expected_return", "contact_phone",
+                 "contact_person_id", "updated_at")
+ASK_AGAIN = timedelta(days=7)  # a roster period's missing details are asked this often
+
+
+def where(period: FloatingPeriod) -> str:
+    """Where the member is, as people read it (a roster's mark may not say yet)."""
+    return period.destination or render("floating.where_unknown")
+
+
+def reason_of(period: FloatingPeriod) -> str:
+    return period.reason or render("floating.reason_unknown")
+
+
+def incomplete(period: FloatingPeriod) -> bool:
+    """A period from the roster's 流动党员 mark that does not say where or why yet."""
+    return period.destination is None or period.reason is None
+
+
+def away_from_roster(member: Member, left_on: date, now: datetime) -> FloatingPeriod:
+    """The roster marks the member 流动党员: away from its 外出日期 (else the import), where
+    and why to be asked of the member; an open period is kept (its date set from the roster
+    if the roster gives one)."""
+    period = open_period(member)
+    if period is None:
+        contact = contact_person_for(member)
+        period = FloatingPeriod(member_id=member.id, left_on=left_on, source="roster",
+                                contact_person_id=contact.id if contact else None,
+                                created_at=now, updated_at=now)
+        db.session.add(period)
+    elif period.source == "roster" and period.left_on != left_on:
+        period.left_on, period.updated_at = left_on, now
+    return period
+
+
+def missing_question(member: Member, now: datetime) -> str:
+    """The question a floating member from the roster is asked with a reply, until they say
+    where and why they are away (at most once a week; "" when nothing is missing)."""
+    if not member.is_floating or dialogue(member, now) is not None:
+        return ""
+    period = open_period(member)
+    if period is None or not incomplete(period) or \
+            period.asked_at is not None and now - period.asked_at < ASK_AGAIN:
+        return ""
+    period.asked_at = now
+    missing = [render(f"floating.roster_missing_{name}") for name, value in (
+        ("destination", period.destination), ("reason", period.reason)) if value is None]
+    return render("floating.roster_ask", since=_day(period.left_on), items="、".join(missing))
+
+
 # --- 外出报告: the dialogue ------------------------------------------------------------------
 
 def dialogue(member: Member, now: datetime) -> dict | None:
@@ -57,7 +107,7 @@ def _forget(member: Member) -> None:
 def start_outgoing(member: Member, slots: dict, text: str, now: datetime) -> Outcome:
     """外出报告：去苏州打工三个月 — take what was said, ask for the rest."""
     period = open_period(member)
-    if period is not None:
+    if period is not None and not incomplete(period):
         return Outcome("floating.already_away", {"destination": period.destination,
                                                  "since": _day(period.left_on)})
     today = to_beijing(now).date()
@@ -66,6 +116,10 @@ def start_outgoing(member: Member, slots: dict, text: str, now: datetime) -> Out
              date.fromisoformat(slots["date"]) >= today else today.isoformat(),
              "days": (slots.get("duration") or {}).get("days"), "return_on": None,
              "phone": None}
+    if period is not None:  # the roster's 流动党员 mark: complete it, from the roster's date
+        state.update(fill=period.id, left_on=period.left_on.isoformat(),
+                     reason=state["reason"] or period.reason,
+                     destination=state["destination"] or period.destination)
     found = PHONE.search(text or "")
     if found:
         state["phone"] = found.group(0)
@@ -143,15 +197,18 @@ def _register(member: Member, state: dict, now: datetime) -> Outcome:
     expected = date.fromisoformat(state["return_on"]) if state["return_on"] else \
         left_on + timedelta(days=state["days"]) if state["days"] else None
     contact = contact_person_for(member)
-    period = FloatingPeriod(member_id=member.id, reason=state["reason"],
-                            destination=state["destination"], left_on=left_on,
-                            expected_return=expected, contact_phone=state["phone"] or None,
-                            contact_person_id=contact.id if contact else None,
-                            created_at=now, updated_at=now)
-    db.session.add(period)
+    period = db.session.get(FloatingPeriod, state["fill"]) if state.get("fill") else None
+    before = state_of(period, *PERIOD_FIELDS) if period is not None else None
+    if period is None:
+        period = FloatingPeriod(member_id=member.id, left_on=left_on, created_at=now)
+        db.session.add(period)
+    period.reason, period.destination = state["reason"], state["destination"]
+    period.expected_return, period.contact_phone = expected, state["phone"] or None
+    period.contact_person_id = period.contact_person_id or (contact.id if contact else None)
+    period.updated_at = now
     was = state_of(member, "is_floating", "updated_at")
     member.is_floating, member.updated_at = True, now
-    member.remember("outgoing", [(period, None), (member, was)],
+    member.remember("outgoing", [(period, before), (member, was)],
                     render("undo.outgoing", destination=period.destination), now)
     values = {"name": member.name, "reason": period.reason, "destination": period.destination,
               "since": _day(left_on), "until": render("floating.until", day=_day(expected))
@@ -201,7 +258,7 @@ def report_return(member: Member, slots: dict, now: datetime) -> Outcome:
     period.returned_on, period.updated_at = day, now
     member.is_floating, member.updated_at = False, now
     member.remember("return", changes, render("undo.return"), now)
-    values = {"name": member.name, "destination": period.destination,
+    values = {"name": member.name, "destination": where(period),
               "since": _day(period.left_on), "back": _day(day)}
     contact = db.session.get(Member, period.contact_person_id) if period.contact_person_id \
         else None
@@ -238,7 +295,9 @@ def report(member: Member, text: str | None, location: dict | None, now: datetim
                              created_at=now)
         db.session.add(row)
     row.parts, row.updated_at = (row.parts or 0) + 1, now
-    member.remember("report", [(row, before)], render("undo.report", month=int(month[5:])), now)
+    member.remember("report", [(row, before), (period, state_of(period, "destination",
+                                                                "updated_at"))],
+                    render("undo.report", month=int(month[5:])), now)
     if location is not None:
         row.latitude = Decimal(str(location["latitude"]))
         row.longitude = Decimal(str(location["longitude"]))
@@ -251,6 +310,8 @@ def report(member: Member, text: str | None, location: dict | None, now: datetim
             row.party_life = False
         elif PARTY_LIFE_YES.search(body):
             row.party_life = True
+    if period.destination is None and row.place:  # a roster's mark learns where from here
+        period.destination, period.updated_at = row.place[:100], now
     missing = [render(f"floating.missing_{name}") for name, value in (
         ("place", row.place or row.latitude), ("content", row.content),
         ("party_life", row.party_life is not None)) if not value]

@@ -106,8 +106,8 @@ class FloatingStatsHandler(Handler):
         if not rows:
             return render("floating.list_none")
         never = render("floating.never")
-        lines = [render("floating.list_line", name=r["name"], since=r["since"], where=r["where"],
-                        reason=r["reason"], report=r["last_report"] or never,
+        lines = [render("floating.list_line", name=r["name"], since=r["since"], where=r["where"] or render("floating.where_unknown"),
+                        reason=r["reason"] or render("floating.reason_unknown"), report=r["last_report"] or never,
                         contact=r["last_contact"] or never,
                         overdue=render("floating.overdue", months=rules.setting(
                             msg.member.branch, "overdue_months")) if r["overdue"] else "")

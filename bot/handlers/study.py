@@ -16,7 +16,7 @@ class StudyHandler(Handler):
             if match.slots.get("ranking"):
                 return study.ranking(msg.member, msg.now).render()
             return study.record(msg.member, msg.now).render()
-        return study.checkin(msg.member, match.slots, msg.now).render()
+        return study.checkin(msg.member, match.slots, msg.now, msg.text).render()
 
 
 class StudyStatsHandler(Handler):

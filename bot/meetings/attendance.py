@@ -24,7 +24,7 @@ from bot.replies import Outcome, render, when
 from bot.storage.engine import db
 from bot.storage.models import AttendanceChange, Meeting, MeetingAttendance, Member, state_of
 
-NEAR = timedelta(hours=6)  # how far from a meeting's start a sign-in code is looked for
+NEAR = timedelta(hours=6)  # how far from now a meeting being signed in to (or just ended) is
 
 
 def row_for(meeting: Meeting, member: Member, now: datetime) -> MeetingAttendance:
@@ -56,18 +56,25 @@ def open_for(member: Member, now: datetime) -> list[Meeting]:
     return [m for m in nearby if rules.checkin_open(m, now) and store.is_due(m, member)]
 
 
+CODE_LOOKUP = (timedelta(days=2), timedelta(days=45))  # a code is looked for this far back/ahead
+
+
 def sign_in(member: Member, code: str | None, now: datetime) -> Outcome:
-    """签到 CODE (or a bare 签到 where the branch allows it)."""
+    """签到 CODE (or a bare 签到 where the branch allows it). A code is told wrong only while
+    a meeting's window is open; before it the member hears when it opens, after it that it
+    has closed and whom to ask for 补登."""
+    window = open_for(member, now)
     if code is None:
-        meetings = open_for(member, now)
-        if len(meetings) == 1 and rules.setting(member.branch, "bare_checkin"):
-            return _sign_in(meetings[0], member, now)
-        return Outcome("checkin.need_code")
-    nearby = [m for m in store.in_range(now - NEAR, now + NEAR, member.branch_id,
-                                        include_cancelled=False) if m.checkin_code == code]
-    if not nearby:
-        return Outcome("checkin.wrong_code")
-    meeting = min(nearby, key=lambda m: abs(m.starts_at - now))
+        if len(window) == 1 and rules.setting(member.branch, "bare_checkin"):
+            return _sign_in(window[0], member, now)
+        return Outcome("checkin.need_code") if window else _nothing_open(member, now)
+    back, ahead = CODE_LOOKUP
+    named = [m for m in store.in_range(now - back, now + ahead, member.branch_id)
+             if m.checkin_code == code]
+    if not named:
+        return Outcome("checkin.wrong_code") if window else _nothing_open(member, now)
+    meeting = min(named, key=lambda m: (not rules.checkin_open(m, now),
+                                        abs(m.starts_at - now)))
     if not store.is_due(meeting, member):
         return Outcome("checkin.not_due", {"meeting": label(meeting)})
     if meeting.status == "closed":
@@ -78,6 +85,21 @@ def sign_in(member: Member, code: str | None, now: datetime) -> Outcome:
     if now > closes:
         return Outcome("checkin.too_late", {"meeting": label(meeting), "closes": when(closes)})
     return _sign_in(meeting, member, now)
+
+
+def _nothing_open(member: Member, now: datetime) -> Outcome:
+    """No sign-in is open for the member: the one that just ended, else the next one."""
+    ended = [m for m in store.in_range(now - NEAR, now, member.branch_id)
+             if store.is_due(m, member) and rules.closes_at(m) < now]
+    if ended:
+        meeting = ended[-1]
+        return Outcome("checkin.too_late", {"meeting": label(meeting),
+                                            "closes": when(rules.closes_at(meeting))})
+    coming = store.upcoming_for(member, now, limit=1)
+    if coming:
+        return Outcome("checkin.none_open_next", {
+            "meeting": label(coming[0]), "opens": when(rules.checkin_window(coming[0])[0])})
+    return Outcome("checkin.none_open")
 
 
 def _sign_in(meeting: Meeting, member: Member, now: datetime) -> Outcome:
@@ -302,19 +324,20 @@ def my_month(member: Member, now: datetime) -> Outcome:
 
     here = to_beijing(now)
     start, end = month_bounds(here.year, here.month)
-    counts = {"present": 0, "remote": 0, "excused": 0, "absent": 0, "coming": 0}
+    counts = {"present": 0, "remote": 0, "excused": 0, "absent": 0, "coming": 0,
+              rules.UNRECORDED: 0}
     for meeting in store.in_range(start, end, member.branch_id):
         if not store.is_due(meeting, member):
             continue
-        if meeting.status != "closed":
-            counts["coming"] += 1
-            continue
         row = row_of(meeting, member)
-        counts[row.attendance if row is not None and row.attendance else "absent"] += 1
+        counts[rules.attendance_of(meeting, row.attendance if row else None) or "coming"] += 1
     due = sum(counts.values())
     if not due:
         return Outcome("attendance.mine_none", {"month": here.month})
-    return Outcome("attendance.mine", {"month": here.month, "due": due, **counts})
+    unrecorded = counts.pop(rules.UNRECORDED)
+    return Outcome("attendance.mine", {
+        "month": here.month, "due": due, **counts, "unrecorded": render(
+            "attendance.mine_unrecorded", count=unrecorded) if unrecorded else ""})
 
 
 def row_of(meeting: Meeting, member: Member) -> MeetingAttendance | None:
@@ -349,9 +372,9 @@ def answers(meeting: Meeting, with_reasons: bool = True) -> str:
     for member in due:
         row = rows.get(member.id)
         if meeting.status == "closed" or row is not None and row.attendance:
-            status = row.attendance if row is not None and row.attendance else "absent"
+            status = rules.attendance_of(meeting, row.attendance if row else None)
             key = {"present": "present", "remote": "remote", "excused": "leave",
-                   "absent": "absent"}[status]
+                   "absent": "absent", rules.UNRECORDED: rules.UNRECORDED}[status]
         elif row is None or row.rsvp is None:
             key = "none"
         else:
@@ -362,7 +385,7 @@ def answers(meeting: Meeting, with_reasons: bool = True) -> str:
                           status=render(f"leave_status.{row.leave_status or 'pending'}"))
         groups.setdefault(key, []).append(name)
     lines = [render("attendance.answers_head", meeting=label(meeting), due=len(due))]
-    for key in ("present", "remote", "yes", "leave", "absent", "none"):
+    for key in ("present", "remote", "yes", "leave", "absent", rules.UNRECORDED, "none"):
         if key in groups:
             names = groups[key]
             shown = "、".join(names[:20]) + (render("attendance.more", count=len(names) - 20)

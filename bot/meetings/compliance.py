@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 
@@ -10,8 +10,8 @@ from bot import clock
 from bot.clock import to_beijing
 from bot.clock import month_bounds
 from bot.replies import render
-from bot.meetings import rules
-from bot.meetings.rules import MEETING_KINDS
+from bot.meetings import rules, store
+from bot.meetings.rules import MEETING_KINDS, UNRECORDED
 from bot.storage.engine import db
 from bot.storage.models import Branch, Meeting, MeetingAttendance, PartyGroup
 
@@ -25,10 +25,21 @@ class Requirement:
     group: str | None = None
     held: list[str] = field(default_factory=list)  # ISO dates of the meetings held
     upcoming: list[str] = field(default_factory=list)  # scheduled, not held yet
+    before_start: bool = False  # the period began before the branch started here
 
     @property
     def met(self) -> bool:
         return bool(self.held)
+
+    @property
+    def status(self) -> str:
+        """held / upcoming / missing — or unrecorded: not held here, nothing planned, and the
+        period began before the branch started here (it may have been held; 补录 enters it)."""
+        if self.held:
+            return "held"
+        if self.upcoming:
+            return "upcoming"
+        return UNRECORDED if self.before_start else "missing"
 
     def label(self) -> str:
         name = MEETING_KINDS[self.kind] + (f"（{self.group}）" if self.group else "")
@@ -54,13 +65,19 @@ def check(branch: Branch, year: int, quarter: int) -> list[Requirement]:
         periods = [f"{year}-Q{quarter}"] if per == "quarter" else \
             [f"{y:04d}-{m:02d}" for y, m in months]
         for period in periods:
+            first = clock.quarter_months(year, quarter)[0] if per == "quarter" else \
+                (int(period[:4]), int(period[5:]))
+            before_start = branch.started_on is not None and \
+                date(first[0], first[1], 1) < branch.started_on
             for group in (groups if kind == "group" else [None]):
-                req = Requirement(kind, period, group.name if group else None)
+                req = Requirement(kind, period, group.name if group else None,
+                                  before_start=before_start)
                 for meeting in meetings:
                     local = to_beijing(meeting.starts_at)
                     in_period = per == "quarter" or local.strftime("%Y-%m") == period
                     if meeting.kind != kind or not in_period or \
-                            (group and meeting.group_id != group.id):
+                            (group and meeting.group_id != group.id) or \
+                            not store.counted(meeting):
                         continue
                     if meeting.status == "closed" and meeting.id in attended:
                         req.held.append(local.date().isoformat())
@@ -78,12 +95,17 @@ def report_text(branch: Branch, year: int, quarter: int) -> str:
         dates = "、".join(_day(d) for d in req.held)
         if req.met:
             lines.append(render("compliance.ok", what=req.label(), dates=dates))
+        elif req.status == UNRECORDED:
+            lines.append(render("compliance.unrecorded", what=req.label(),
+                                start=_day(branch.started_on.isoformat())))
         else:
             lines.append(render("compliance.missing", what=req.label(), upcoming=render(
                 "compliance.upcoming", dates="、".join(_day(d) for d in req.upcoming))
                 if req.upcoming else ""))
-    missing = [r.label() for r in found if not r.met]
+    missing = [r.label() for r in found if r.status in ("missing", "upcoming")]
+    unrecorded = [r.label() for r in found if r.status == UNRECORDED]
     lines.append(render("compliance.summary_missing", items="；".join(missing)) if missing
+                 else render("compliance.summary_ok_unrecorded") if unrecorded
                  else render("compliance.summary_ok"))
     return "\n".join(lines)
 
@@ -96,9 +118,12 @@ def as_json(branch: Branch, year: int, quarter: int) -> dict:
     found = check(branch, year, quarter)
     return {"branch": branch.name, "quarter": f"{year}-Q{quarter}",
             "requirements": [{"kind": r.kind, "period": r.period, "group": r.group,
-                              "held": r.held, "upcoming": r.upcoming, "met": r.met}
+                              "held": r.held, "upcoming": r.upcoming, "met": r.met,
+                              "status": r.status}
                              for r in found],
-            "missing": [r.label() for r in found if not r.met]}
+            "missing": [r.label() for r in found if r.status in ("missing", "upcoming")],
+            "unrecorded": [r.label() for r in found if r.status == UNRECORDED],
+            "started_on": branch.started_on.isoformat() if branch.started_on else None}
 
 
 def not_yet_held(branch: Branch, now: datetime) -> list[Requirement]:
@@ -106,5 +131,5 @@ def not_yet_held(branch: Branch, now: datetime) -> list[Requirement]:
     today = to_beijing(now).date()
     year, quarter = clock.quarter_of(today)
     this_month = today.strftime("%Y-%m")
-    return [r for r in check(branch, year, quarter) if not r.met
+    return [r for r in check(branch, year, quarter) if r.status in ("missing", "upcoming")
             and ("Q" in r.period or r.period <= this_month)]

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot.meetings.attendance import details, label
-from bot.meetings.rules import AUDIENCE
+from bot.meetings.rules import AUDIENCE, attendance_of
 from bot.chat import outbox
 from bot.clock import BEIJING, to_beijing
 from bot.chat import slots
@@ -18,7 +18,7 @@ from bot.replies import Outcome, render, when
 from bot.meetings import calendar
 from bot.meetings import store
 from bot.storage.engine import db
-from bot.storage.models import Branch, Meeting, PartyGroup
+from bot.storage.models import Branch, Meeting, MeetingAttendance, PartyGroup, Reminder
 
 
 
@@ -46,6 +46,8 @@ def plan_month(branch: Branch, year: int, month: int, now: datetime) -> tuple[in
     groups = list(db.session.execute(select(PartyGroup).where(
         PartyGroup.branch_id == branch.id).order_by(PartyGroup.id)).scalars())
     for occ in calendar.occurrences(branch, year, month):
+        if branch.started_on and to_beijing(occ.starts_at).date() < branch.started_on:
+            continue  # before the branch started here: not planned, never counted
         for group in (groups if occ.kind == "group" else [None]):
             taken = db.session.execute(select(Meeting.id).where(
                 Meeting.branch_id == branch.id, Meeting.kind == occ.kind,
@@ -65,12 +67,35 @@ def plan_month(branch: Branch, year: int, month: int, now: datetime) -> tuple[in
 
 
 def add(branch: Branch, kind: str, starts_at: datetime, now: datetime, group=None,
-        place=None, topic=None) -> Meeting:
-    """Add one meeting by hand (a secretary's extra or rescheduled meeting)."""
+        place=None, topic=None, held: bool = False) -> Meeting:
+    """Add one meeting by hand (a secretary's extra or rescheduled meeting); `held`: one
+    already held, entered afterwards (补录) — closed at once, its attendance what the
+    secretary then marks (meetings mark), the rest 未记录, never 缺席."""
     meeting = _new(branch, kind, starts_at, now, group=group, place=place, topic=topic)
+    if held:
+        meeting.status, meeting.closed_at, meeting.backfilled = "closed", now, True
     db.session.add(meeting)
     db.session.flush()
     return meeting
+
+
+def start_branch(branch: Branch, day: date) -> int:
+    """The branch keeps its records here from `day`: meetings planned for before it that
+    nobody has answered are removed (nothing before the start is planned, closed or
+    counted); returns how many. The caller commits."""
+    branch.started_on = day
+    start = datetime.combine(day, time(0, 0), tzinfo=BEIJING)
+    answered = select(MeetingAttendance.meeting_id)
+    found = db.session.execute(select(Meeting).where(
+        Meeting.branch_id == branch.id, Meeting.starts_at < start, Meeting.period.is_not(None),
+        Meeting.status == "scheduled", Meeting.backfilled.is_(False),
+        Meeting.id.not_in(answered))).scalars().all()
+    for meeting in found:
+        db.session.execute(Reminder.__table__.delete().where(
+            Reminder.meeting_id == meeting.id))
+        db.session.delete(meeting)
+    db.session.flush()
+    return len(found)
 
 
 class ChangeRefused(ValueError):
@@ -177,7 +202,8 @@ def as_json(meeting: Meeting) -> dict:
             "group": meeting.group.name if meeting.group else None,
             "starts_at": to_beijing(meeting.starts_at).isoformat(), "place": meeting.place,
             "topic": meeting.topic, "checkin_code": meeting.checkin_code,
-            "status": meeting.status}
+            "status": meeting.status if store.counted(meeting) else "unrecorded",
+            "backfilled": bool(meeting.backfilled)}
 
 
 def show_json(meeting: Meeting) -> dict:
@@ -189,7 +215,7 @@ def show_json(meeting: Meeting) -> dict:
         members.append({"id": member.id, "name": member.name,
                         "group": member.group.name if member.group else None,
                         "rsvp": row.rsvp if row else None,
-                        "attendance": row.attendance if row else None,
+                        "attendance": attendance_of(meeting, row.attendance if row else None),
                         "leave_reason": row.leave_reason if row else None})
     return {**as_json(meeting), "members": members}
 

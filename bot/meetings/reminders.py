@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, or_, select
 
 from bot.meetings import attendance, rules, store
 from bot.replies import render
@@ -128,7 +128,9 @@ def claim_due(now: datetime, dry_run: bool = False) -> tuple[str, list[Planned]]
         .order_by(Reminder.member_id, Reminder.due_at)).all()
     answered = set(db.session.execute(select(MeetingAttendance.meeting_id,
                                              MeetingAttendance.member_id).where(
-        MeetingAttendance.rsvp.is_not(None))).all())
+        MeetingAttendance.meeting_id.in_({meeting.id for _, meeting, _ in rows}),
+        or_(MeetingAttendance.rsvp.is_not(None), MeetingAttendance.attendance.is_not(None))
+    )).all())  # answered 参加 / 请假, signed in, or given a status (leave approved, 补登)
     by_member: dict[int, Planned] = {}
     for row, meeting, member in rows:
         reason = _worth_sending(row, meeting, member, answered)

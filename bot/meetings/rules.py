@@ -29,6 +29,10 @@ AUDIENCE = {"theme_day": "branch", "branch_assembly": "branch", "committee": "co
             "group": "group", "party_lecture": "branch", "org_life": "branch"}
 # Statuses as stored, and as printed on the attendance sheet.
 STATUS_LABELS = {"present": "出席", "remote": "远程参加", "excused": "请假", "absent": "缺席"}
+# Shown, never stored: a member nobody recorded at a meeting entered afterwards (补录), or a
+# meeting from before the branch started here (bot/meetings/store.py counted).
+UNRECORDED = "unrecorded"
+SHOWN_LABELS = {**STATUS_LABELS, UNRECORDED: "未记录"}
 
 ATTENDANCE = {"checkin_before": 30, "checkin_after": 30, "leave_cutoff": 20,
               "bare_checkin": False}
@@ -77,6 +81,17 @@ def status_at_close(row) -> str:
     if row is not None and row.rsvp == "leave" and row.leave_status == "approved":
         return "excused"
     return "absent"
+
+
+def attendance_of(meeting, status: str | None) -> str | None:
+    """A due member's status as shown: their own; at a closed meeting without one, absent —
+    or unrecorded at a meeting the secretary entered afterwards (补录), whose attendance is
+    only what was marked; None while the meeting is still open."""
+    if status:
+        return status
+    if meeting.status != "closed":
+        return None
+    return UNRECORDED if meeting.backfilled else "absent"
 
 
 # Reminders and quiet hours ---------------------------------------------------------------------

@@ -1,11 +1,12 @@
 """Queries about meetings: the one place that decides who is due and what is coming up."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
+from bot.clock import to_beijing
 from bot.members.rules import COMMITTEE_ROLES
 from bot.storage.engine import db
 from bot.storage.models import Meeting, MeetingAttendance, Member, MemberRole
@@ -24,9 +25,29 @@ def in_range(start: datetime, end: datetime, branch_id: int | None = None,
     return list(db.session.execute(query).scalars())
 
 
+def counted(meeting: Meeting) -> bool:
+    """Does the meeting count in the branch's records? Not when it falls before the day the
+    branch started here (planned by mistake before there was a start date), unless the
+    secretary entered it afterwards as held (补录)."""
+    start = meeting.branch.started_on
+    return bool(meeting.backfilled) or start is None or \
+        to_beijing(meeting.starts_at).date() >= start
+
+
+def member_since(member: Member, day: date) -> bool:
+    """Was the member in the branch on `day` (joined before it, or a member from the start)?"""
+    return member.joined_on is None or member.joined_on <= day
+
+
 def due_members(meeting: Meeting) -> list[Member]:
-    """The members due at a meeting (应到): the branch, its committee, or one group."""
-    query = select(Member).where(Member.branch_id == meeting.branch_id).order_by(Member.id)
+    """The members due at a meeting (应到): the branch, its committee, or one group — those
+    who were members on the day; nobody at a meeting that does not count (counted)."""
+    if not counted(meeting):
+        return []
+    day = to_beijing(meeting.starts_at).date()
+    query = select(Member).where(Member.branch_id == meeting.branch_id,
+                                 or_(Member.joined_on.is_(None), Member.joined_on <= day)
+                                 ).order_by(Member.id)
     if meeting.audience == "group":
         query = query.where(Member.group_id == meeting.group_id)
     elif meeting.audience == "committee":
@@ -37,7 +58,8 @@ def due_members(meeting: Meeting) -> list[Member]:
 
 def is_due(meeting: Meeting, member: Member) -> bool:
     """Is member due at meeting?"""
-    if member.branch_id != meeting.branch_id:
+    if member.branch_id != meeting.branch_id or not counted(meeting) or \
+            not member_since(member, to_beijing(meeting.starts_at).date()):
         return False
     if meeting.audience == "group":
         return member.group_id == meeting.group_id
@@ -77,14 +99,17 @@ def pending_leave(branch_id: int) -> list[tuple[MeetingAttendance, Meeting, Memb
 
 
 def final_statuses(branch_id: int, since: datetime) -> list[tuple[Member, datetime, str]]:
-    """(member, meeting start, final status) at the branch's closed meetings since `since`."""
-    return [tuple(r) for r in db.session.execute(
-        select(Member, Meeting.starts_at, MeetingAttendance.attendance)
+    """(member, meeting start, final status) at the branch's closed meetings since `since`
+    that count (counted) and were the member's (member_since)."""
+    found = db.session.execute(
+        select(Member, Meeting, MeetingAttendance.attendance)
         .join(Meeting, MeetingAttendance.meeting_id == Meeting.id)
         .join(Member, MeetingAttendance.member_id == Member.id)
         .where(Meeting.branch_id == branch_id, Meeting.status == "closed",
                Meeting.starts_at >= since, MeetingAttendance.attendance.is_not(None))
-        .order_by(Member.id, Meeting.starts_at))]
+        .order_by(Member.id, Meeting.starts_at))
+    return [(member, meeting.starts_at, status) for member, meeting, status in found
+            if counted(meeting) and member_since(member, to_beijing(meeting.starts_at).date())]
 
 
 def told(meeting: Meeting) -> list[tuple[Member, MeetingAttendance | None]]:

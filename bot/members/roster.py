@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.clock import to_beijing
 from bot.dues import ledger as dues
 from bot.replies import render
 from bot.members import rules as org
@@ -24,12 +26,15 @@ from bot.storage.engine import db
 from bot.storage.models import Member, MemberRole
 
 REQUIRED = ("姓名", "手机号码", "所在党支部")
-OPTIONAL = ("党小组", "人员类别", "党内职务", "党费类别", "党费基数", "是否流动党员")
+OPTIONAL = ("党小组", "人员类别", "党内职务", "党费类别", "党费基数", "是否流动党员", "外出日期",
+            "转入日期")
 # Other spellings of the same headers seen in secretaries' sheets.
 ALIASES = {"手机号": "手机号码", "手机": "手机号码", "联系电话": "手机号码", "电话": "手机号码",
            "党支部": "所在党支部", "所属党支部": "所在党支部", "支部": "所在党支部",
            "类别": "人员类别", "党员类别": "人员类别", "职务": "党内职务",
-           "流动党员": "是否流动党员", "缴费基数": "党费基数"}
+           "流动党员": "是否流动党员", "缴费基数": "党费基数", "外出时间": "外出日期",
+           "流出日期": "外出日期", "转入时间": "转入日期", "入支部日期": "转入日期"}
+DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s+00:00(?::00)?)?$")
 
 
 class NotARoster(Exception):
@@ -135,6 +140,19 @@ def _money(text: str) -> Decimal | None:
     return value.quantize(Decimal("0.01"))
 
 
+def _date(text: str, header: str) -> date | None:
+    """2026-11-03, 2026/11/3, 2026.11.3, 2026年11月3日 (or a spreadsheet's date cell)."""
+    if not text:
+        return None
+    found = DATE.match(text)
+    if found:
+        try:
+            return date(*(int(part) for part in found.groups()))
+        except ValueError:
+            pass
+    raise ValueError(render("roster.bad_date", header=header, value=text))
+
+
 def _validate(cells: dict[str, str]) -> dict:
     """The row as stored values; ValueError with the reason if any cell is wrong."""
     name = cells.get("姓名", "")
@@ -175,6 +193,9 @@ def _validate(cells: dict[str, str]) -> dict:
             row["is_floating"] = False
         else:
             raise ValueError(render("roster.bad_floating", value=cells["是否流动党员"]))
+    for header, key in (("外出日期", "left_on"), ("转入日期", "joined_on")):
+        if cells.get(header):
+            row[key] = _date(cells[header], header)
     return row
 
 
@@ -211,15 +232,23 @@ def import_file(path: Path, now: datetime, committee: str) -> Report:
 
 def _apply(row: dict, now: datetime, committee: str, report: Report) -> Member:
     branch = store.get_or_create_branch(row["branch"], committee)
+    today = to_beijing(now).date()
+    if branch.started_on is None:  # its first roster: the branch starts keeping records here
+        branch.started_on = today
     member = db.session.execute(select(Member).where(Member.phone == row["phone"])) \
         .scalar_one_or_none()
     if member is None:
         member = Member(phone=row["phone"], created_at=now, status="full", is_floating=False,
                         reachable=True)
+        # a new row after the branch's first day joined today (or on its 转入日期)
+        member.joined_on = row.get("joined_on") or (today if branch.started_on < today
+                                                    else None)
         db.session.add(member)
         report.created += 1
     else:
         report.updated += 1
+        if row.get("joined_on"):
+            member.joined_on = row["joined_on"]
     member.name, member.branch, member.updated_at = row["name"], branch, now
     if "group" in row:
         member.group = store.get_or_create_group(branch, row["group"]) if row["group"] else None
@@ -229,6 +258,10 @@ def _apply(row: dict, now: datetime, committee: str, report: Report) -> Member:
     if "roles" in row and row["roles"] != member.roles:
         member.role_rows = [MemberRole(role=r) for r in sorted(row["roles"])]
     db.session.flush()
+    if member.is_floating:
+        from bot.floating.reports import away_from_roster
+
+        away_from_roster(member, row.get("left_on") or today, now)
     dues.sync_from_roster(member, now)
     return member
 

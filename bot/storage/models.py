@@ -52,6 +52,9 @@ class Branch(db.Model):
     committee_id: Mapped[int] = mapped_column(ForeignKey("committees.id"))
     name: Mapped[str] = mapped_column(String(100), unique=True)
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The day the branch began to keep its records here (its first roster import, or
+    # `branches start`): nothing before it is planned, closed or counted (bot/meetings/store.py).
+    started_on: Mapped[date | None] = mapped_column(Date)
     committee: Mapped[Committee] = relationship(back_populates="branches")
     groups: Mapped[list[PartyGroup]] = relationship(back_populates="branch")
     members: Mapped[list[Member]] = relationship(back_populates="branch")
@@ -91,6 +94,9 @@ class Member(db.Model):
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     # The member asked not to be chased (optional reminders); invitations still come.
     reminders_muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Joined the branch after it started (a later roster's new row, or its 转入日期): meetings
+    # before this day are not theirs. None: a member since the branch's start.
+    joined_on: Mapped[date | None] = mapped_column(Date)
     # An unfinished dialogue (see dialogue()): {"topic", "state", "expires"}.
     conversation: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -270,6 +276,9 @@ class Meeting(db.Model):
     period: Mapped[str | None] = mapped_column(String(10))  # 2026-12 / 2026-Q4 / 2026; None if added
     moved_from: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the rule's date, if moved
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # 补录: a meeting held before it was entered (`meetings add --at PAST --held`); its members'
+    # statuses are what the secretary marks, the rest 未记录 (never 缺席).
+    backfilled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The meeting record (记实表): who chaired and kept it, what was discussed and decided.
     host: Mapped[str | None] = mapped_column(String(50))
     recorder: Mapped[str | None] = mapped_column(String(50))
@@ -416,6 +425,9 @@ class StudyCheckin(db.Model):
     minutes: Mapped[int | None] = mapped_column(Integer)
     reflection: Mapped[str | None] = mapped_column(Text)  # 心得
     entries: Mapped[int] = mapped_column(Integer, default=1)  # messages merged into this record
+    # Digests of the messages merged (bot/study/checkins.py): the same text again is a repeat,
+    # a different text never is.
+    digests: Mapped[list | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -464,8 +476,12 @@ class FloatingPeriod(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"),
                                            index=True)
-    reason: Mapped[str] = mapped_column(String(50))  # 务工, 经商, 求学 …
-    destination: Mapped[str] = mapped_column(String(100))  # the city
+    # 务工, 经商, 求学 …; the city. None where the roster marked the member floating without
+    # saying (source "roster"): the bot asks the member at their next message.
+    reason: Mapped[str | None] = mapped_column(String(50))
+    destination: Mapped[str | None] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(8), default="chat", server_default="chat")
+    asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # missing details asked for
     place: Mapped[str | None] = mapped_column(String(200))  # employer or place, if given
     left_on: Mapped[date] = mapped_column(Date)
     expected_return: Mapped[date | None] = mapped_column(Date)

@@ -3,10 +3,13 @@
 A check-in records what was studied, for how long, on which day (今天, or 昨天补卡 within the
 branch's grace period) and a reflection (心得) when given. One record per member per day by
 default: a second check-in the same day adds to it, and the same message sent again adds
-nothing. Members see their own figures only; a ranking exists only if the branch turns it on.
+nothing (a different message always adds, whatever its minutes). Members see their own figures only; a ranking exists only if the branch turns it on.
 """
 from __future__ import annotations
 
+import hashlib
+import re
+import unicodedata
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
@@ -28,8 +31,17 @@ def _join(old: str | None, new: str | None) -> str | None:
     return f"{old}；{new}" if old else new
 
 
-def checkin(member: Member, slots: dict, now: datetime) -> Outcome:
-    """Record a check-in (or add it to the day's record) and answer with the running totals."""
+def digest(text: str | None) -> str | None:
+    """What identifies a check-in message: its words, whatever the spacing and punctuation."""
+    if not text:
+        return None
+    words = re.sub(r"[\s\W_]+", "", unicodedata.normalize("NFKC", text))
+    return hashlib.sha256(words.encode("utf-8")).hexdigest()[:20] if words else None
+
+
+def checkin(member: Member, slots: dict, now: datetime, text: str | None = None) -> Outcome:
+    """Record a check-in (or add it to the day's record) and answer with the running totals.
+    The same message again (`text`) is a repeat and adds nothing; a different one never is."""
     today = to_beijing(now).date()
     day = date.fromisoformat(slots["date"]) if slots.get("date") else today
     problem = rules.date_problem(day, today, member.branch)
@@ -39,31 +51,42 @@ def checkin(member: Member, slots: dict, now: datetime) -> Outcome:
     if minutes is not None and not 0 < minutes <= rules.MAX_MINUTES:
         return Outcome("study.bad_minutes")
     material, reflection = slots.get("material"), slots.get("reflection")
+    said = digest(text)
     records = store.records_of_day(member.id, day)
+    if said and any(said in (r.digests or []) for r in records):
+        return Outcome("study.already", {"day": _day(day, today), **totals(member, now)})
     if len(records) < int(rules.setting(member.branch, "per_day")):
         record = StudyCheckin(member_id=member.id, day=day, seq=len(records) + 1,
                               material=material, minutes=minutes, reflection=reflection,
-                              entries=1, created_at=now, updated_at=now)
+                              entries=1, digests=[said] if said else [], created_at=now,
+                              updated_at=now)
         db.session.add(record)
         before = None
         key = "study.recorded"
     else:
         record = records[-1]
         merged = (_join(record.material, material), _join(record.reflection, reflection))
-        same = merged == (record.material, record.reflection) and (
-            minutes is None or minutes == record.minutes)
-        if same:
+        if said is None and minutes is None and merged == (record.material, record.reflection):
             return Outcome("study.already", {"day": _day(day, today), **totals(member, now)})
-        before = state_of(record, "material", "reflection", "minutes", "entries", "updated_at")
+        before = state_of(record, "material", "reflection", "minutes", "entries", "digests",
+                          "updated_at")
         record.material, record.reflection = merged
         if minutes is not None:
             record.minutes = (record.minutes or 0) + minutes
         record.entries += 1
+        record.digests = [*(record.digests or []), *([said] if said else [])]
         record.updated_at = now
         key = "study.added"
     member.remember("study", [(record, before)], render("undo.study", day=_day(day, today)), now)
     values = {"day": _day(day, today), "what": _what(material, minutes), **totals(member, now)}
     return Outcome(key, values)
+
+
+REFLECTION_SHOWN = 80  # characters of a 心得 shown in chat (the export has it whole)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= REFLECTION_SHOWN else text[:REFLECTION_SHOWN] + "…"
 
 
 def _day(day: date, today: date) -> str:
@@ -109,7 +132,9 @@ def record(member: Member, now: datetime) -> Outcome:
     recent = store.latest(member.id, RECENT)
     lines = [render("study.record_line", day=render("period.day", month=r.day.month,
                                                     day=r.day.day),
-                    what=_what(r.material, r.minutes) or render("study.plain"))
+                    what=_what(r.material, r.minutes) or render("study.plain"),
+                    reflection=render("study.record_reflection",
+                                      reflection=_short(r.reflection)) if r.reflection else "")
              for r in recent]
     key = "study.record" if recent else "study.record_empty"
     return Outcome(key, {"lines": "\n".join(lines), **totals(member, now)})
