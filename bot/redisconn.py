@@ -14,10 +14,12 @@ import ctypes
 import fcntl
 import hashlib
 import os
+import secrets
 import signal
 import subprocess
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import redis
@@ -136,3 +138,33 @@ def init_app(app) -> None:
     conn = connect(url)
     app.extensions["redis"] = conn
     app.extensions["rq_queue"] = Queue(app.config["RQ_QUEUE"], connection=conn)
+
+
+class FailureWindow:
+    """Failures in a sliding window by the app's clock: a Redis sorted set of their times
+    (wrong invite codes, wrong console passwords)."""
+
+    def __init__(self, redis, key: str, limit: int, seconds: int, now: datetime):
+        self.redis, self.key, self.limit, self.seconds = redis, key, limit, seconds
+        self.now = now.timestamp()
+
+    def count(self) -> int:
+        self.redis.zremrangebyscore(self.key, "-inf", self.now - self.seconds)
+        return self.redis.zcard(self.key)
+
+    def full(self) -> bool:
+        return self.count() >= self.limit
+
+    def add(self) -> int:
+        """Count one more failure; how many are now in the window."""
+        with self.redis.pipeline() as pipe:
+            pipe.zadd(self.key, {f"{self.now}:{secrets.token_hex(4)}": self.now})
+            pipe.expire(self.key, self.seconds)
+            pipe.execute()
+        return self.count()
+
+    def minutes_left(self) -> int:
+        """Until the oldest failure in the window leaves it."""
+        oldest = self.redis.zrange(self.key, 0, 0, withscores=True)
+        left = self.seconds - (self.now - oldest[0][1]) if oldest else self.seconds
+        return max(1, int(left + 59) // 60)

@@ -49,13 +49,15 @@ def test_export_compliance_and_the_meeting_record(app, month, platform, clock): 
     assert "第一党支部 2026年第4季度 三会一课检查" in check
     assert client.get("/console/compliance?quarter=2026-Q9").status_code == 400
     page = client.get(f"/console/meetings/{theme.id}").get_data(as_text=True)
-    csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-    assert client.post(f"/console/meetings/{theme.id}", data={
+    csrf = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    forged = client.post(f"/console/meetings/{theme.id}", data={
         "host": "张建国", "recorder": "李红梅", "content": "学习党章", "decisions": "—",
-        "csrf": "wrong"}).status_code == 400
+        "csrf_token": "wrong"})
+    assert forged.status_code == 400 and "没有保存任何内容" in forged.get_data(as_text=True)
+    assert db.session.get(Meeting, theme.id).content is None
     saved = client.post(f"/console/meetings/{theme.id}", data={
         "host": "张建国", "recorder": "李红梅", "content": "学习党章第三章", "decisions": "开展志愿服务",
-        "csrf": csrf}).get_data(as_text=True)
+        "csrf_token": csrf}).get_data(as_text=True)
     assert "已保存" in saved
     assert db.session.get(Meeting, theme.id).content == "学习党章第三章"
     doc = Document(BytesIO(client.get(f"/console/meetings/{theme.id}/record.docx").data))

@@ -36,12 +36,12 @@ def branches_named(name: str | None) -> list:
 
 def init_app(app) -> None:
     """Register every group on the app's CLI."""
-    from bot.cli import (demo, digest, dues, exports, floating, housekeeping, intents, meetings,
-                         members, notices, platform)
+    from bot.cli import (console, demo, digest, dues, exports, floating, housekeeping, intents,
+                         meetings, members, notices, platform)
 
     for command in (members.group, members.branches_group, intents.intent_command, intents.group,
                     platform.fake_wechat_command,
                     platform.chat_command, demo.group, meetings.group, meetings.reminders_group,
                     meetings.report_group, digest.group, dues.group, floating.group,
-                    exports.group, housekeeping.group, notices.group):
+                    exports.group, housekeeping.group, notices.group, console.group):
         app.cli.add_command(command)

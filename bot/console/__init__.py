@@ -1,7 +1,9 @@
 """The secretary's console: a few web pages for what is easier on a screen than in chat.
 
-A leader sends 控制台 in chat and gets a one-time sign-in link (10 minutes); the session lasts
-CONSOLE_SESSION_HOURS. Pages are scoped to the leader's own branch: the month's attendance
+A leader sends 控制台 in chat and gets a one-time sign-in link (10 minutes), or signs in with a
+password where a computer has no WeChat (bot/console/access.py); the session lasts
+CONSOLE_SESSION_HOURS by the app's clock and every request checks the roles again. Every form
+carries a CSRF token (Flask-WTF). Pages are scoped to the leader's own branch: the month's attendance
 export, the quarter's check of 三会一课, and each meeting's record (type the content and
 decisions; download the 记实表). Every download is logged. Words are in prompts/console/.
 """
@@ -11,13 +13,15 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from flask import (Blueprint, abort, current_app, redirect, render_template, request, send_file,
+from flask import (Blueprint, abort, current_app, g, redirect, render_template, request, send_file,
                    session, url_for)
+from flask_wtf.csrf import CSRFError, CSRFProtect
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from jinja2 import FileSystemLoader
 from redis.exceptions import RedisError
 
 from bot import clock
+from bot.console import access
 from bot.meetings import compliance
 from bot.config import secret
 from bot.exports import attendance as export
@@ -27,19 +31,44 @@ from bot.meetings.rules import MEETING_KINDS
 from bot.clock import parse_quarter, quarter_of
 from bot.members.rules import is_leader
 from bot.meetings import store as meeting_store
+from bot.replies import render
 from bot.storage.engine import db
 from bot.storage.models import Meeting, Member
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 SALT = "zhibu-console-login"
 LOGIN_MINUTES = 10
+csrf = CSRFProtect()
 
 
 def init_app(app) -> None:
-    """Templates from prompts/console; the session cookie's lifetime."""
+    """Templates from prompts/console; the session cookie's lifetime; CSRF on the console's
+    forms (checked in _protect, not app-wide: the webhook is signed, not a form)."""
     bp.jinja_loader = FileSystemLoader(str(Path(app.config["PROMPTS_DIR"]) / "console"))
     app.permanent_session_lifetime = timedelta(hours=app.config["CONSOLE_SESSION_HOURS"])
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", app.config["CONSOLE_SESSION_HOURS"] * 3600)
+    csrf.init_app(app)
     app.register_blueprint(bp)
+
+
+@bp.before_request
+def _protect():
+    # Flask-WTF keeps the request's token in g; where requests share one app context (a test
+    # client inside an app context) g outlives the request, and another session's token with it
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    csrf.protect()  # every POST of the console carries the session's token
+
+
+@bp.errorhandler(CSRFError)
+def _forged(_):
+    return render_template("message.html", key="csrf"), 400
+
+
+def _start_session(member: Member, how: str) -> None:
+    session.clear()
+    session.permanent = True
+    session.update(member=member.id, signed_in_at=clock.now().isoformat(), via=how)
 
 
 def _signer() -> URLSafeTimedSerializer:
@@ -72,15 +101,42 @@ def login(token: str):
     member = db.session.get(Member, data["member"])
     if member is None or not is_leader(member.roles):
         abort(403)
-    session.clear()
-    session.permanent = True
-    session.update(member=member.id, csrf=secrets.token_hex(16))
+    _start_session(member, "link")
     return redirect(url_for("console.home"))
 
 
+@bp.route("/sign-in", methods=["GET", "POST"])
+def password_sign_in():
+    """姓名 is not enough to know who: the phone number and the password set by add-user."""
+    problem = None
+    if request.method == "POST":
+        try:
+            member = access.sign_in(request.form.get("phone", ""),
+                                    request.form.get("password", ""), clock.now())
+        except access.Refused as exc:
+            db.session.commit()  # (a rehash or nothing)
+            problem = render(exc.args[0], **exc.args[1])
+        except RedisError:
+            return render_template("message.html", key="unavailable"), 503
+        else:
+            db.session.commit()
+            _start_session(member, "password")
+            return redirect(url_for("console.home"))
+    return render_template("sign_in.html", problem=problem), 401 if problem else 200
+
+
+@bp.post("/sign-out")
+def sign_out():
+    session.clear()
+    return render_template("message.html", key="signed_out_now")
+
+
 def _leader() -> Member:
+    """The signed-in leader, still a leader, within the session's hours; else 401."""
     member = db.session.get(Member, session.get("member") or 0)
-    if member is None or not is_leader(member.roles):
+    if member is None or not is_leader(member.roles) or \
+            not access.session_valid(session.get("signed_in_at"), clock.now()):
+        session.clear()
         abort(401)
     return member
 
@@ -145,15 +201,13 @@ def meeting_page(meeting_id: int):
     meeting = _own_meeting(leader, meeting_id)
     saved = False
     if request.method == "POST":
-        if request.form.get("csrf") != session.get("csrf"):
-            abort(400)
         for name in ("host", "recorder", "content", "decisions"):
             setattr(meeting, name, (request.form.get(name) or "").strip() or None)
         meeting.updated_at = clock.now()
         db.session.commit()
         saved = True
     return render_template("meeting.html", leader=leader, meeting=meeting, saved=saved,
-                           fields=meeting_record.fields(meeting), csrf=session["csrf"],
+                           fields=meeting_record.fields(meeting),
                            title=meeting_record.title(meeting))
 
 

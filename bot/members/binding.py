@@ -7,47 +7,18 @@ same answer, so a guess never learns that it hit a real code.
 """
 from __future__ import annotations
 
-import secrets as _secrets
 from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import update
 
+from bot.redisconn import FailureWindow
 from bot.replies import Outcome
 from bot.members import store
 from bot.storage.engine import db
 from bot.storage.models import InviteCode, WechatUser
 
 FAILURES = "zhibu:bind:failures:"  # + openid, or "*" for all followers together
-
-
-class _Window:
-    """Failures in a sliding window: a Redis sorted set of the failures' times."""
-
-    def __init__(self, redis, key: str, limit: int, seconds: int, now: datetime):
-        self.redis, self.key, self.limit, self.seconds = redis, key, limit, seconds
-        self.now = now.timestamp()
-
-    def count(self) -> int:
-        self.redis.zremrangebyscore(self.key, "-inf", self.now - self.seconds)
-        return self.redis.zcard(self.key)
-
-    def full(self) -> bool:
-        return self.count() >= self.limit
-
-    def add(self) -> int:
-        """Count one more failure; how many are now in the window."""
-        with self.redis.pipeline() as pipe:
-            pipe.zadd(self.key, {f"{self.now}:{_secrets.token_hex(4)}": self.now})
-            pipe.expire(self.key, self.seconds)
-            pipe.execute()
-        return self.count()
-
-    def minutes_left(self) -> int:
-        """Until the oldest failure in the window leaves it."""
-        oldest = self.redis.zrange(self.key, 0, 0, withscores=True)
-        left = self.seconds - (self.now - oldest[0][1]) if oldest else self.seconds
-        return max(1, int(left + 59) // 60)
 
 
 def bind(user: WechatUser, code: str | None, now: datetime) -> Outcome:
@@ -68,8 +39,8 @@ def _bind(user: WechatUser, code: str | None, now: datetime) -> Outcome:
     if not code:
         return Outcome("bind_missing_code")
     seconds = cfg["BIND_FAILURE_WINDOW"]
-    mine = _Window(redis, FAILURES + user.openid, cfg["BIND_MAX_FAILURES"], seconds, now)
-    everyone = _Window(redis, FAILURES + "*", cfg["BIND_MAX_FAILURES_ALL"], seconds, now)
+    mine = FailureWindow(redis, FAILURES + user.openid, cfg["BIND_MAX_FAILURES"], seconds, now)
+    everyone = FailureWindow(redis, FAILURES + "*", cfg["BIND_MAX_FAILURES_ALL"], seconds, now)
     if mine.full():
         return Outcome("bind_rate_limited", {"minutes": mine.minutes_left()})
     if everyone.full():

@@ -556,6 +556,20 @@ class WebhookNonce(db.Model):
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+class ConsoleUser(db.Model):
+    """A leader who may sign in to the console with a password, where a computer has no
+    WeChat (`console add-user`); argon2 hash only. Access still follows the member's roles."""
+
+    __tablename__ = "console_users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"),
+                                           unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    signed_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class ReviewItem(db.Model):
     """A text the bot was unsure of (asked back), that was undone, or that it did not
     understand — the words only, no sender — kept for review within the retention period
