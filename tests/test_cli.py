@@ -226,3 +226,45 @@ def _read(log) -> str:
     log.flush()
     log.seek(0)
     return log.read()
+
+
+def test_demo_run_stopped_by_a_signal_to_the_runner_alone(env, tmp_path):
+    """SIGTERM (a service manager, `kill`) to the runner only: it passes it on, every process
+    and the embedded Redis stop, the runner exits 0 and takes its ports file with it."""
+    from bot.redisconn import socket_for
+
+    instance = tmp_path / "instance"
+    flask(env, "demo", "seed")
+    port, fake_port = free_port(), free_port()
+    runner = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "demo", "run",
+                               "--port", str(port), "--fake-port", str(fake_port)],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not _answers(port, fake_port):
+            assert runner.poll() is None and time.monotonic() < deadline
+            time.sleep(0.5)
+        assert json.loads((instance / "demo-ports.json").read_text()) == {
+            "port": port, "fake_port": fake_port, "pid": runner.pid}
+        runner.send_signal(signal.SIGTERM)
+        output = runner.communicate(timeout=60)[0]
+        assert runner.returncode == 0, output
+        assert not (instance / "demo-ports.json").exists()
+        assert not os.path.exists(socket_for(str(instance / "redis.db")))
+        time.sleep(0.5)
+        assert processes_of(instance) == [], output
+    finally:
+        if runner.poll() is None:
+            os.killpg(runner.pid, signal.SIGKILL)
+        for pid in processes_of(instance):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_chat_finds_the_running_demo_or_the_default_ports(tmp_path, monkeypatch):
+    from bot.cli import demo
+
+    monkeypatch.setattr(demo, "DEMO_PORTS", tmp_path / "demo-ports.json")
+    assert demo.running_ports() == (5000, 5001)
+    demo.DEMO_PORTS.write_text('{"port": 5100, "fake_port": 6000, "pid": 1}')
+    assert demo.running_ports() == (5100, 6000)
