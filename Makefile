@@ -18,9 +18,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $@
 
 ## Set up, create the schema, seed the demo branch, run web + worker + scheduler + stand-in platform.
+## `make demo PORT=5100`: the web server (and the links the bot sends) on 5100, the stand-in
+## platform on PORT+1 (or FAKE_PORT); `flask --app wsgi chat` finds them. Ctrl-C stops it all.
+PORT ?= 5000
+FAKE_PORT ?= $(shell echo $$(($(PORT) + 1)))
 demo: $(VENV)/.installed model
 	$(BIN)/flask --app wsgi demo seed
-	$(BIN)/flask --app wsgi demo run
+	$(BIN)/flask --app wsgi demo run --port $(PORT) --fake-port $(FAKE_PORT)
 
 ## The model the bot reads messages with, trained from prompts/corpus (kept while it is unchanged).
 model: $(VENV)/.installed

@@ -61,7 +61,10 @@ def _start(db_path: str, socket_path: str) -> subprocess.Popen:
          "--dir", str(folder), "--dbfilename", Path(db_path).name, "--save", "60 1",
          "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
          "--logfile", str(folder / "redis.log")],
-        preexec_fn=_die_with_parent, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        # its own process group: a Ctrl-C meant for its owner's terminal does not stop it under
+        # the processes still using it; the owner stops it last
+        preexec_fn=_die_with_parent, process_group=0,
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + START_TIMEOUT
     while not _alive(socket_path):

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -132,3 +135,136 @@ def test_the_demo_branch_month_exports_and_opens_in_libreoffice(env, tmp_path):
                     "--convert-to", "pdf", "--outdir", str(tmp_path), str(out)],
                    check=True, capture_output=True, timeout=180)
     assert (tmp_path / "demo.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_make_demo_passes_its_ports_on():
+    """PORT moves the web server; the stand-in platform follows it (PORT+1) unless FAKE_PORT."""
+    def run_line(*args):
+        out = subprocess.run(["make", "-n", "demo", *args], cwd=ROOT, capture_output=True,
+                             text=True, timeout=60, check=True).stdout
+        return next(line for line in out.splitlines() if "demo run" in line)
+
+    assert run_line().endswith("demo run --port 5000 --fake-port 5001")
+    assert run_line("PORT=5100").endswith("demo run --port 5100 --fake-port 5101")
+    assert run_line("PORT=5100", "FAKE_PORT=6000").endswith("demo run --port 5100 --fake-port 6000")
+
+
+def processes_of(instance) -> list[int]:
+    """The processes started for this instance folder (by their environment or command line)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            seen = (entry / "environ").read_bytes() + (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if str(instance).encode() in seen:
+            found.append(int(entry.name))
+    return found
+
+
+def test_make_demo_on_chosen_ports_chat_finds_it_and_ctrl_c_stops_everything(env, tmp_path):
+    """`make demo PORT=… FAKE_PORT=…` as a user runs it; `chat` with no --url finds it; the links
+    the bot sends name its port; Ctrl-C (SIGINT to the whole process group, as a terminal sends
+    it) stops every process and the embedded Redis, with no error from make."""
+    from bot.redisconn import socket_for
+    from bot.replies import render
+
+    instance = tmp_path / "instance"
+    port, fake_port = free_port(), free_port()
+    for key in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PORT", "FAKE_PORT", "PUBLIC_URL",
+                "WECHAT_API_BASE"):
+        env.pop(key, None)
+    log = (tmp_path / "demo.log").open("w+")
+    make = subprocess.Popen(["make", "demo", f"PORT={port}", f"FAKE_PORT={fake_port}"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not (instance / "demo-ports.json").exists() or not _answers(port, fake_port):
+            assert make.poll() is None and time.monotonic() < deadline, _read(log)
+            time.sleep(0.5)
+        assert json.loads((instance / "demo-ports.json").read_text())["fake_port"] == fake_port
+        code = next(r["code"] for r in json.loads(flask(env, "roster", "invites", "--json").stdout)
+                    if r["name"] == "张建国")
+        out = flask(env, "chat", "--as", "张建国",
+                    input=f"绑定 {code}\n控制台\n/语音 帮助\n/图片\n/空\n/退出\n").stdout
+        assert "绑定成功" in out
+        assert f"http://127.0.0.1:{port}/console/login/" in out  # PUBLIC_URL follows PORT
+        assert out.count("发通知") == 2  # the help, for the voice and for the empty message
+        assert render("non_text", kind="图片") in out
+        assert processes_of(instance)
+        os.killpg(make.pid, signal.SIGINT)
+        make.wait(60)
+        output = _read(log)
+        # make reports no error ("make: *** [Makefile:…: demo] Error 130"): the runner exited 0
+        assert not re.search(r"^make(\[\d+\])?: \*\*\*", output, re.M), output
+        assert make.returncode == -signal.SIGINT  # make itself dies of the SIGINT, as it should
+        assert render("cli.demo_stopped") in output
+        assert not (instance / "demo-ports.json").exists()
+        assert not os.path.exists(socket_for(str(instance / "redis.db")))
+        time.sleep(0.5)
+        assert processes_of(instance) == [], output
+    finally:
+        if make.poll() is None:
+            os.killpg(make.pid, signal.SIGKILL)
+        for pid in processes_of(instance):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _answers(port: int, fake_port: int) -> bool:
+    try:
+        requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).raise_for_status()
+        requests.get(f"http://127.0.0.1:{fake_port}/_fake/messages", timeout=1).raise_for_status()
+        return True
+    except requests.RequestException:
+        return False
+
+
+def _read(log) -> str:
+    log.flush()
+    log.seek(0)
+    return log.read()
+
+
+def test_demo_run_stopped_by_a_signal_to_the_runner_alone(env, tmp_path):
+    """SIGTERM (a service manager, `kill`) to the runner only: it passes it on, every process
+    and the embedded Redis stop, the runner exits 0 and takes its ports file with it."""
+    from bot.redisconn import socket_for
+
+    instance = tmp_path / "instance"
+    flask(env, "demo", "seed")
+    port, fake_port = free_port(), free_port()
+    runner = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "demo", "run",
+                               "--port", str(port), "--fake-port", str(fake_port)],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not _answers(port, fake_port):
+            assert runner.poll() is None and time.monotonic() < deadline
+            time.sleep(0.5)
+        assert json.loads((instance / "demo-ports.json").read_text()) == {
+            "port": port, "fake_port": fake_port, "pid": runner.pid}
+        runner.send_signal(signal.SIGTERM)
+        output = runner.communicate(timeout=60)[0]
+        assert runner.returncode == 0, output
+        assert not (instance / "demo-ports.json").exists()
+        assert not os.path.exists(socket_for(str(instance / "redis.db")))
+        time.sleep(0.5)
+        assert processes_of(instance) == [], output
+    finally:
+        if runner.poll() is None:
+            os.killpg(runner.pid, signal.SIGKILL)
+        for pid in processes_of(instance):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_chat_finds_the_running_demo_or_the_default_ports(tmp_path, monkeypatch):
+    from bot.cli import demo
+
+    monkeypatch.setattr(demo, "DEMO_PORTS", tmp_path / "demo-ports.json")
+    assert demo.running_ports() == (5000, 5001)
+    demo.DEMO_PORTS.write_text('{"port": 5100, "fake_port": 6000, "pid": 1}')
+    assert demo.running_ports() == (5100, 6000)

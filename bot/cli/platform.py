@@ -28,11 +28,15 @@ def fake_wechat_command(port, host, record, latency_ms, fail, no_window):
 
 @click.command("chat")
 @click.option("--as", "name", required=True, help="以这位党员的身份聊天（姓名）。")
-@click.option("--url", default="http://127.0.0.1:5000/wechat", show_default=True)
-@click.option("--fake", "fake_url", default="http://127.0.0.1:5001", show_default=True,
-              help="The stand-in platform, to show messages pushed to this member.")
+@click.option("--url", help="The webhook.  [default: the running demo's, "
+              "http://127.0.0.1:PORT/wechat; PORT 5000 when no demo runs]")
+@click.option("--fake", "fake_url", help="The stand-in platform, to show messages pushed to "
+              "this member.  [default: the running demo's, http://127.0.0.1:FAKE_PORT]")
 def chat_command(name, url, fake_url):
     """A terminal chat with the running bot as a member, through real signed XML."""
+    from bot.cli.demo import running_ports
     from bot.wechat.simulator import run_chat
 
-    sys.exit(run_chat(name, url, fake_url))
+    port, fake_port = running_ports()
+    sys.exit(run_chat(name, url or f"http://127.0.0.1:{port}/wechat",
+                      fake_url or f"http://127.0.0.1:{fake_port}"))

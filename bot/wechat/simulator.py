@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import secrets
 import threading
 import time
 
@@ -26,8 +27,10 @@ from bot.storage.engine import db
 
 def message_xml(openid: str, text: str | None = None, msg_id: int | None = None,
                 event: str | None = None, location: tuple | None = None,
-                to: str = "gh_zhibu", created: int | None = None, **extra) -> str:
-    """The XML the platform would POST for a text message, an event or a location."""
+                to: str = "gh_zhibu", created: int | None = None, voice: str | None = None,
+                image: bool = False, **extra) -> str:
+    """The XML the platform would POST for a text message, an event, a location, a voice
+    message (voice: its Recognition, "" when the platform recognised nothing) or an image."""
     created = created or int(time.time())
     fields = {"ToUserName": to, "FromUserName": openid, "CreateTime": str(created)}
     if event:
@@ -36,10 +39,58 @@ def message_xml(openid: str, text: str | None = None, msg_id: int | None = None,
         lat, lng, label = location
         fields.update(MsgType="location", Location_X=str(lat), Location_Y=str(lng), Scale="15",
                       Label=label, MsgId=str(msg_id))
+    elif voice is not None:
+        fields.update(MsgType="voice", MediaId=_media_id(), Format="amr", MsgId=str(msg_id),
+                      Recognition=voice)
+    elif image:
+        media = _media_id()
+        fields.update(MsgType="image", PicUrl=f"http://mmbiz.qpic.cn/mmbiz_jpg/{media}/0",
+                      MediaId=media, MsgId=str(msg_id))
     else:
         fields.update(MsgType="text", Content=text, MsgId=str(msg_id))
     fields.update(extra)
     return xmltodict.unparse({"xml": fields}, full_document=False)
+
+
+def _media_id() -> str:
+    """A MediaId shaped like the platform's (64 characters of letters, digits, - and _)."""
+    return secrets.token_urlsafe(48)
+
+
+class Usage(Exception):
+    """A simulator command typed without what it needs; args[0] is what to print."""
+
+
+COMMANDS = {"/位置": "location", "/loc": "location", "/点": "tap", "/tap": "tap",
+            "/语音": "voice", "/voice": "voice", "/图片": "image", "/image": "image",
+            "/空": "empty", "/empty": "empty"}
+
+
+def line_xml(line: str, openid: str, msg_id: int, taps: dict[str, str],
+             created: int | None = None) -> str:
+    """The XML the platform would POST when the member sends what this typed line stands
+    for: a simulator command (COMMANDS), or else the line as a text message. Usage if a
+    command lacks what it needs."""
+    head, _, rest = line.partition(" ")
+    rest = rest.strip()
+    command = COMMANDS.get(head)
+    if command == "tap":
+        if rest not in taps:
+            raise Usage(render("chat.tap_usage", options="、".join(taps) or "-"))
+        return message_xml(openid, text=rest, msg_id=msg_id, created=created,
+                           bizmsgmenuid=taps[rest])
+    if command == "location":
+        parts = rest.split(maxsplit=2)
+        if len(parts) < 3:
+            raise Usage(render("chat.location_usage"))
+        return message_xml(openid, msg_id=msg_id, created=created, location=tuple(parts))
+    if command == "voice":
+        return message_xml(openid, msg_id=msg_id, created=created, voice=rest)
+    if command == "image":
+        return message_xml(openid, msg_id=msg_id, created=created, image=True)
+    if command == "empty":
+        return message_xml(openid, text="", msg_id=msg_id, created=created)
+    return message_xml(openid, text=line, msg_id=msg_id, created=created)
 
 
 def signed_post(url: str, xml: str, token: str, aes_key: str | None, app_id: str,
@@ -135,6 +186,7 @@ def run_chat(name: str, url: str, fake_url: str) -> int:
     threading.Thread(target=poll_pushes, daemon=True).start()
     click.echo(render("chat.intro", name=member.name, branch=member.branch.name,
                       phone=member.phone_masked))
+    click.echo(render("chat.commands"))
     if member.wechat is None:
         invite = store.invite_code_for(member, clock.now(), cfg["INVITE_TTL_DAYS"])
         db.session.commit()
@@ -148,23 +200,15 @@ def run_chat(name: str, url: str, fake_url: str) -> int:
                 break
             if not line:
                 continue
+            if line in ("/帮助", "/help"):
+                click.echo(render("chat.commands"))
+                continue
             interact()
-            if line.startswith(("/点", "/tap")):
-                words = line.split(maxsplit=1)[1].strip() if " " in line else ""
-                if words not in taps:
-                    click.echo(render("chat.tap_usage", options="、".join(taps) or "-"))
-                    continue
-                xml = message_xml(openid, text=words, msg_id=next(counter),
-                                  bizmsgmenuid=taps[words])
-            elif line.startswith(("/位置", "/loc")):
-                parts = line.split(maxsplit=3)
-                if len(parts) < 4:
-                    click.echo(render("chat.location_usage"))
-                    continue
-                xml = message_xml(openid, msg_id=next(counter),
-                                  location=(parts[1], parts[2], parts[3]))
-            else:
-                xml = message_xml(openid, text=line, msg_id=next(counter))
+            try:
+                xml = line_xml(line, openid, next(counter), taps)
+            except Usage as usage:
+                click.echo(usage.args[0])
+                continue
             try:
                 _show(send(xml))
             except requests.RequestException as exc:
