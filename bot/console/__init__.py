@@ -224,6 +224,42 @@ def record_file(meeting_id: int, fmt: str):
                      download_name=f"{meeting_record.title(meeting)}.{fmt}")
 
 
+@bp.get("/roster")
+def roster_page():
+    """名册: the branch's members — status, group, roles, dues category, WeChat bound or not,
+    floating or not — searchable by name."""
+    from bot.members import rules as org
+    from bot.members import store as members
+
+    leader = _leader()
+    search = request.args.get("q", "")[:50]
+    found = members.roster(leader.branch_id, search)
+    return render_template("roster.html", leader=leader, found=found, search=search,
+                           statuses=org.STATUS_LABELS, roles=org.ROLE_LABELS,
+                           categories=org.DUES_CATEGORY_LABELS)
+
+
+@bp.get("/roster/invites")
+def invites_page():
+    """A printable sheet of invite codes for the members not bound yet (each a live code, or a
+    new one); printing it is logged like an export."""
+    from bot.members import store as members
+    from bot.storage.models import ExportLog
+
+    leader = _leader()
+    now = clock.now()
+    ttl = current_app.config["INVITE_TTL_DAYS"]
+    found = [(m, members.invite_code_for(m, now, ttl)) for m in
+             members.unbound_members(leader.branch.name)]
+    db.session.add(ExportLog(kind="invites", branch_id=leader.branch_id,
+                             period=clock.to_beijing(now).strftime("%Y-%m"),
+                             options={"count": len(found)}, exported_by=f"member:{leader.id}",
+                             created_at=now))
+    db.session.commit()
+    return render_template("invites.html", leader=leader, found=found, ttl=ttl,
+                           to_beijing=clock.to_beijing)
+
+
 @bp.get("/notices")
 def notices_page():
     """The branch's notices, newest first, with their figures."""

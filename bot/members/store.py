@@ -61,6 +61,20 @@ def unbound_members(branch: str | None = None) -> list[Member]:
     return list(db.session.execute(query).scalars())
 
 
+def roster(branch_id: int, search: str = "") -> list[Member]:
+    """The branch's members by group and name, with what the roster page shows (group, roles,
+    WeChat) loaded at once; `search`: part of a name."""
+    from sqlalchemy.orm import selectinload
+
+    query = (select(Member).where(Member.branch_id == branch_id)
+             .options(selectinload(Member.group), selectinload(Member.role_rows),
+                      selectinload(Member.wechat))
+             .order_by(Member.group_id, Member.id))
+    if search.strip():
+        query = query.where(Member.name.contains(search.strip()[:50], autoescape=True))
+    return list(db.session.execute(query).scalars())
+
+
 def unreachable_members(branch_id: int) -> list[Member]:
     """Bound members the platform cannot deliver to (they unfollowed, or it answered 43004)."""
     return list(db.session.execute(select(Member).where(

@@ -1,0 +1,39 @@
+"""The console's roster (名册) and the printable invite codes, as a leader of the branch sees them:
+only the branch's own members, searchable, the unbound with a live code each, printing logged."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.members import store
+from bot.storage.engine import db
+from bot.storage.models import ExportLog, InviteCode
+from tests.helpers import bind
+from tests.test_console import sign_in
+
+
+def test_the_roster_and_the_invite_sheet(app, platform, tmp_path, clock):
+    bind(platform, tmp_path, ("张建国", "o_zhang"), ("李红梅", "o_li"))
+    store.get_or_create_branch("第二党支部", "机关党委")
+    client = app.test_client()
+    assert client.get("/console/roster").status_code == 401
+    sign_in(platform, client)
+    page = client.get("/console/roster").get_data(as_text=True)
+    assert "第一党支部 名册" in page and "共 4 人" in page
+    row = page.split("<td>张建国</td>", 1)[1].split("</tr>", 1)[0]
+    assert "书记" in row and "已绑定" in row and "138****8001" in row and "13800138001" not in page
+    liu = page.split("<td>刘海波</td>", 1)[1].split("</tr>", 1)[0]
+    assert "未绑定" in liu and "<td>是</td>" in liu and "农民" in liu  # floating, unbound
+    found = client.get("/console/roster?q=海").get_data(as_text=True)
+    assert "共 1 人" in found and "刘海波" in found and "张建国" not in found
+    assert "没有找到" in client.get("/console/roster?q=%25").get_data(as_text=True)  # no wildcard
+
+    sheet = client.get("/console/roster/invites").get_data(as_text=True)
+    codes = {invite.member.name: invite.code for invite in db.session.execute(
+        select(InviteCode).where(InviteCode.used_at.is_(None))).scalars()}
+    assert set(codes) == {"王志强", "刘海波"}  # the unbound only
+    assert all(f"绑定 {code}" in sheet for code in codes.values()) and "张建国" not in sheet
+    again = client.get("/console/roster/invites").get_data(as_text=True)
+    assert all(f"绑定 {code}" in again for code in codes.values())  # live codes, not new ones
+    logged = db.session.execute(select(ExportLog).where(ExportLog.kind == "invites")).scalars()
+    assert [(log.exported_by, log.options["count"]) for log in logged] == \
+        [(f"member:{store.members_by_name('李红梅')[0].id}", 2)] * 2
