@@ -37,3 +37,45 @@ def test_the_roster_and_the_invite_sheet(app, platform, tmp_path, clock):
     logged = db.session.execute(select(ExportLog).where(ExportLog.kind == "invites")).scalars()
     assert [(log.exported_by, log.options["count"]) for log in logged] == \
         [(f"member:{store.members_by_name('李红梅')[0].id}", 2)] * 2
+
+
+def test_pending_leave_approved_and_denied_from_the_console(app, platform, fake, tmp_path, clock):
+    from bot.meetings import planning as meetings
+    from bot.storage.models import Branch, MeetingAttendance
+    from tests.helpers import beijing, deliver
+
+    bind(platform, tmp_path, ("张建国", "o_zhang"), ("李红梅", "o_li"), ("王志强", "o_wang"),
+         ("刘海波", "o_liu"))
+    branch = db.session.execute(select(Branch)).scalar_one()
+    meetings.add(branch, "theme_day", beijing(2026, 11, 27, 14, 30), clock())
+    db.session.commit()
+    assert "编号" in platform.text("o_wang", "主题党日请假，孩子生病")
+    assert "编号" in platform.text("o_liu", "主题党日请假，在外地")
+    assert "已报名" in platform.text("o_zhang", "主题党日参加")
+    client = app.test_client()
+    sign_in(platform, client)
+    home = client.get("/console/").get_data(as_text=True)
+    assert "有 2 个请假等您批准" in home and "1 / 2（待批 2）" in home
+    page = client.get("/console/leave").get_data(as_text=True)
+    assert "孩子生病" in page and "在外地" in page
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    rows = {r.member_id: r.id for r in db.session.execute(select(MeetingAttendance).where(
+        MeetingAttendance.rsvp == "leave")).scalars()}
+    wang, liu = (store.members_by_name(n)[0].id for n in ("王志强", "刘海波"))
+    assert client.post("/console/leave", data={"number": rows[wang], "decision": "approve"}
+                       ).status_code == 400  # no CSRF token: nothing decided
+    assert db.session.get(MeetingAttendance, rows[wang]).leave_status == "pending"
+    done = client.post("/console/leave", data={"number": rows[wang], "decision": "approve",
+                                               "csrf_token": token}).get_data(as_text=True)
+    assert f"已批准王志强的请假（编号 {rows[wang]}" in done
+    assert db.session.get(MeetingAttendance, rows[wang]).leave_status == "approved"
+    client.post("/console/leave", data={"number": rows[liu], "decision": "deny",
+                                        "csrf_token": token})
+    assert db.session.get(MeetingAttendance, rows[liu]).leave_status == "denied"
+    assert "没有等待批准的请假" in client.get("/console/leave").get_data(as_text=True)
+    told = deliver(app, fake)
+    assert "您的请假已批准" in told["o_wang"][-1] and "您的请假没有批准" in told["o_liu"][-1]
+    again = client.post("/console/leave", data={"number": rows[liu], "decision": "approve",
+                                                "csrf_token": token}).get_data(as_text=True)
+    assert f"编号 {rows[liu]} 的请假已经审批过了（不批准）" in again  # said so, nothing changed
+    assert db.session.get(MeetingAttendance, rows[liu]).leave_status == "denied"

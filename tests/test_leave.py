@@ -63,7 +63,7 @@ def test_leave_with_reason_goes_to_the_leaders_and_is_approved(app, platform, fa
     decided = platform.text("o_zhang", f"批准 {number}")
     assert decided == f"已批准王志强的请假（编号 {number}，党课（12月5日（周六）14:30））。"
     assert member_row(app, branch["party_lecture"], "王志强")["attendance"] == "excused"
-    assert "已经批准过了" in platform.text("o_li", f"不批准 {number}")
+    assert "已经审批过了（批准）" in platform.text("o_li", f"不批准 {number}")
     assert "没有编号为 999" in platform.text("o_li", "不批准 999")
     sent = deliver(app, fake)
     assert sent["o_wang"] == ["您的请假已批准：党课（12月5日（周六）14:30）。"]

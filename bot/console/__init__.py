@@ -165,7 +165,9 @@ def home():
     found = meeting_store.in_range(*clock.month_bounds(year, number), leader.branch_id)
     quarter = f"{here.year}-Q{quarter_of(here.date())[1]}"
     return render_template("home.html", leader=leader, month=month, meetings=found,
-                           kinds=MEETING_KINDS, quarter=quarter, to_beijing=clock.to_beijing)
+                           kinds=MEETING_KINDS, quarter=quarter, to_beijing=clock.to_beijing,
+                           answers=meeting_store.answer_counts([m.id for m in found]),
+                           pending=len(meeting_store.pending_leave(leader.branch_id)))
 
 
 @bp.get("/attendance.xlsx")
@@ -222,6 +224,29 @@ def record_file(meeting_id: int, fmt: str):
     db.session.commit()
     return send_file(path, as_attachment=True,
                      download_name=f"{meeting_record.title(meeting)}.{fmt}")
+
+
+@bp.route("/leave", methods=["GET", "POST"])
+def leave_page():
+    """待批请假: every request waiting, with 批准 / 不批准 (the member is told, as in chat)."""
+    from bot.meetings import attendance
+
+    leader = _leader()
+    said = []
+    if request.method == "POST":
+        try:
+            number = int(request.form.get("number", ""))
+        except ValueError:
+            abort(400)
+        decision = request.form.get("decision")
+        if decision not in ("approve", "deny"):
+            abort(400)
+        said = [o.render() for o in attendance.decide(leader, [number], decision == "approve",
+                                                       clock.now())]
+        db.session.commit()
+    found = meeting_store.pending_leave(leader.branch_id)
+    return render_template("leave.html", leader=leader, found=found, said=said,
+                           label=attendance.label, to_beijing=clock.to_beijing)
 
 
 @bp.get("/roster")

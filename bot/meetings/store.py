@@ -87,6 +87,25 @@ def attendance_rows(meeting: Meeting) -> dict[int, MeetingAttendance]:
     return {row.member_id: row for row in rows}
 
 
+def answer_counts(meeting_ids: list[int]) -> dict[int, dict[str, int]]:
+    """meeting id -> how many said 参加 (yes), asked leave (leave), of which still undecided
+    (pending): one query for a month of meetings."""
+    from sqlalchemy import func
+
+    out = {mid: {"yes": 0, "leave": 0, "pending": 0} for mid in meeting_ids}
+    for mid, rsvp, status, count in db.session.execute(
+            select(MeetingAttendance.meeting_id, MeetingAttendance.rsvp,
+                   MeetingAttendance.leave_status, func.count())
+            .where(MeetingAttendance.meeting_id.in_(meeting_ids),
+                   MeetingAttendance.rsvp.is_not(None))
+            .group_by(MeetingAttendance.meeting_id, MeetingAttendance.rsvp,
+                      MeetingAttendance.leave_status)):
+        out[mid][rsvp] += count
+        if rsvp == "leave" and status == "pending":
+            out[mid]["pending"] += count
+    return out
+
+
 def pending_leave(branch_id: int) -> list[tuple[MeetingAttendance, Meeting, Member]]:
     """Leave requests waiting for a decision, for meetings still to come, oldest first."""
     return [tuple(r) for r in db.session.execute(
