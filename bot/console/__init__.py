@@ -154,7 +154,8 @@ def meeting_page(meeting_id: int):
         saved = True
     return render_template("meeting.html", leader=leader, meeting=meeting, saved=saved,
                            fields=meeting_record.fields(meeting), csrf=session["csrf"],
-                           title=meeting_record.title(meeting))
+                           title=meeting_record.title(meeting),
+                           warnings=meeting_record.warnings(meeting))
 
 
 @bp.get("/meetings/<int:meeting_id>/record.<fmt>")

@@ -1,6 +1,7 @@
 """Download links for exports asked for in chat: signed, and valid for EXPORT_LINK_HOURS."""
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -45,6 +46,19 @@ def folder() -> Path:
     path = Path(current_app.instance_path) / "exports"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def free_path(stem: str, suffix: str) -> Path:
+    """A new file in the exports folder named stem + suffix, or stem(2) + suffix … when that
+    name is taken; the file is claimed (created empty) so that two exports never share it."""
+    base = folder()
+    for number in itertools.count(1):
+        path = base / (f"{stem}{suffix}" if number == 1 else f"{stem}({number}){suffix}")
+        try:
+            path.open("x").close()
+            return path
+        except FileExistsError:
+            continue
 
 
 @bp.get("/exports/<token>")
