@@ -67,6 +67,7 @@ class Styles:
     shared by every cell of its kind."""
 
     def __init__(self, ws, formats: dict[int, str], wrap: tuple[int, ...], columns: int):
+        from openpyxl.cell import WriteOnlyCell
         from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
         thin = Side(style="thin", color="000000")
@@ -88,6 +89,8 @@ class Styles:
         self._total = dict(font=bold, alignment=centre, border=box)
         self._totals: dict[str, object] = {}
         self.formats = formats
+        self._cell = WriteOnlyCell(ws)
+        ws._values_to_row = self.cells  # rows are appended as (values, styles)
 
     def total(self, column: int, fmt: str | None = None):
         """The style of a total cell: bold, in the row's format or else the column's."""
@@ -104,17 +107,24 @@ class Styles:
             setattr(cell, name, value)
         return cell._style
 
-    def cell(self, value, style):
-        """A cell of a write-only sheet with a prepared style; a text is always a text."""
-        from openpyxl.cell import WriteOnlyCell
+    def cells(self, appended, row_idx):
+        """What the sheet's writer asks for each appended row: `appended` is (values, styles).
+        One cell object serves the whole sheet (the writer writes each cell before asking for
+        the next): no object, value check or exception per cell, as openpyxl's own path has.
+        A text is always a text cell, never a formula, whatever it starts with."""
+        values, styles = appended
+        cell = self._cell
+        cell.row = row_idx
+        for column, (value, style) in enumerate(zip(values, styles), start=1):
+            if isinstance(value, str):
+                cell._value, cell.data_type = printable(value)[:MAX_TEXT], "s"
+            else:  # int, Decimal, float or None: the project's own numbers
+                cell._value, cell.data_type = value, "n"
+            cell.column, cell._style = column, style
+            yield cell
 
-        if isinstance(value, str):
-            value = printable(value)
-        cell = WriteOnlyCell(self.ws, value=value)
-        if isinstance(value, str):
-            cell.data_type = "s"  # never a formula, whatever it starts with
-        cell._style = style
-        return cell
+
+MAX_TEXT = 32767  # characters a cell can hold
 
 
 def page_setup(ws, orientation: str, title_rows: str | None, columns: int) -> None:
@@ -157,33 +167,33 @@ def write_sheet(book, sheet: Sheet, orientation: str = "landscape") -> None:
         if height:
             ws.row_dimensions[number].height = height
         ws.merged_cells.add(f"A{number}:{last}{number}")
-        ws.append([styles.cell(value, style)])
+        ws.append(([value], [style]))
         number += 1
 
     whole_width(sheet.title, styles.title, 30)
     header_lines = max(lines_of(h, w) for h, w in zip(sheet.header, widths))
     ws.row_dimensions[2].height = max(2, header_lines) * LINE + 4
-    ws.append([styles.cell(value, styles.header) for value in sheet.header])
+    ws.append((sheet.header, [styles.header] * len(sheet.header)))
     number = 3
-    body, cell = styles.body, styles.cell
+    body = styles.body
     for row in sheet.rows:
         if sheet.wrap:
             tall = max((lines_of(row[i], widths[i]) for i in sheet.wrap if row[i]), default=1)
             if tall > 1:
                 ws.row_dimensions[number].height = tall * LINE + 6
-        ws.append([cell(value, body[i]) for i, value in enumerate(row)])
+        ws.append((row, body))
         number += 1
     for index, row in enumerate(sheet.totals):
         fmt = sheet.total_formats.get(index)
-        ws.append([cell(value, styles.total(i, fmt)) for i, value in enumerate(row)])
+        ws.append((row, [styles.total(i, fmt) for i in range(len(row))]))
         number += 1
     room = sum(widths[:columns])
     for note in sheet.notes:
         number += 1
-        ws.append([])
+        ws.append(((), ()))
         whole_width(note, styles.note, lines_of(note, room) * LINE + 4)
     number += 1
-    ws.append([])
+    ws.append(((), ()))
     whole_width(words()["sign_off"], styles.sign, 36)
 
 
