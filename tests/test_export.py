@@ -325,6 +325,8 @@ def _png(app, pdf, page: int, name: str):
 
 def test_the_papers_print_on_a4_ready_to_hand_in(app, month, tmp_path):
     theme = month[1]
+    theme.place, theme.topic = "党员活动室", "学习党章，重温入党誓词"
+    db.session.commit()
     _record_words(app, theme.id, "张建国", "李红梅", content="学习党章第三章，讨论志愿服务安排",
                   decisions="12月开展志愿服务")
     book, docx, xlsx = tmp_path / "考勤表.xlsx", tmp_path / "记实表.docx", tmp_path / "记实表2.xlsx"
@@ -360,6 +362,7 @@ def test_the_papers_print_on_a4_ready_to_hand_in(app, month, tmp_path):
         assert len(pages) == 1 and _is(pages[0], *A4), (name, pages)
         text = _words(pdf, 1)
         for words in ("第一党支部主题党日记实表", "会议类型主题党日", "时间2026年11月06日14:30",
+                      "地点党员活动室", "主题学习党章，重温入党誓词",
                       "主持人张建国", "记录人李红梅", "应到4人", "实到2人：李红梅、张建国（远程）",
                       "请假1人：王志强（孩子生病）", "缺席1人：刘海波",  # label, then value
                       "会议内容", "学习党章第三章，讨论志愿服务安排", "会议决定", "12月开展志愿服务",

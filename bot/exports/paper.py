@@ -73,7 +73,7 @@ class Styles:
         thin = Side(style="thin", color="000000")
         box = Border(left=thin, right=thin, top=thin, bottom=thin)
         centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        left = Alignment(horizontal="left", vertical="center", wrap_text=True)
+        left = Alignment(horizontal="left", vertical="center", wrap_text=True, indent=1)
         body, bold = Font(name=FONT, size=SIZE), Font(name=FONT, size=SIZE, bold=True)
         self.ws = ws
         self.title = self._style(font=Font(name=FONT, size=16, bold=True), alignment=centre)
