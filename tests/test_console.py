@@ -56,7 +56,14 @@ def test_export_compliance_and_the_meeting_record(app, month, platform, clock): 
     saved = client.post(f"/console/meetings/{theme.id}", data={
         "host": "张建国", "recorder": "李红梅", "content": "学习党章第三章", "decisions": "开展志愿服务",
         "csrf": csrf}).get_data(as_text=True)
-    assert "已保存" in saved
+    assert "已保存" in saved and "请核对" not in saved
+    warned = client.post(f"/console/meetings/{theme.id}", data={
+        "host": "张建国", "recorder": "刘海波", "content": "学习党章第三章", "decisions": "开展志愿服务",
+        "csrf": csrf}).get_data(as_text=True)  # 刘海波 was absent
+    assert "⚠ 请核对：记录人刘海波按考勤记录本次会议缺席" in warned
+    client.post(f"/console/meetings/{theme.id}", data={
+        "host": "张建国", "recorder": "李红梅", "content": "学习党章第三章", "decisions": "开展志愿服务",
+        "csrf": csrf})
     assert db.session.get(Meeting, theme.id).content == "学习党章第三章"
     doc = Document(BytesIO(client.get(f"/console/meetings/{theme.id}/record.docx").data))
     cells = {row.cells[0].text: row.cells[1].text for row in doc.tables[0].rows}

@@ -72,6 +72,10 @@ def test_the_workbook_matches_the_database_cell_by_cell(app, month, tmp_path, cl
     assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9
     assert sheet.column_dimensions["A"].width > 9  # stretched to the page's width
     assert sheet.print_title_rows == "$1:$2" and sheet.page_setup.fitToWidth == 1
+    for row in (2, 3, 6 + 5):  # the header, a member, the last total row: bordered, in 宋体
+        cell = sheet.cell(row, 1)
+        assert cell.border.left.style == cell.border.bottom.style == "thin", row
+        assert cell.font.name == "宋体"
     header = [c.value for c in sheet[2]]
     found = meeting_store.in_range(*month_bounds(2026, 11), branch.id)
     assert header[:4] == ["姓名", "党小组", "人员类别", "流动党员"]
