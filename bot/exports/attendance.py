@@ -98,7 +98,7 @@ def _due(meeting: Meeting, member: Member, roles: set[str]) -> bool:
 def attendance_sheet(title, members, found, rows) -> Sheet:
     """考勤表: a member per row, a meeting per column, totals both ways, a legend."""
     w = words("attendance")
-    heads = [f"{to_beijing(m.starts_at):%m-%d} {MEETING_KINDS[m.kind]}"
+    heads = [f"{to_beijing(m.starts_at):%m-%d}\n{MEETING_KINDS[m.kind]}"  # date, kind: a line each
              + (w["group"].format(group=m.group.name) if m.group else "") for m in found]
     counts_at = 4 + len(found)  # the columns 应到, 实到, 请假, 缺席 of each member
     sheet = Sheet(w["sheet"], title, [*w["columns"], *heads, *w["totals"]],
