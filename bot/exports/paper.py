@@ -3,7 +3,8 @@ every printed page, totals, notes, and lines to sign (制表人, 审核人, 日�
 the table as wide as the page, a CJK font, numbers as numbers.
 
 Sheets are streamed (openpyxl's write-only mode): each kind of cell gets its style worked out
-once, and every cell of that kind shares it, so borders on 100,000 cells cost little.
+once, and every cell of that kind shares it; each row is written as one element (Styles.write_row),
+so borders on 100,000 cells cost little.
 """
 from __future__ import annotations
 
@@ -144,7 +145,7 @@ class Styles:
 MAX_TEXT = 32767  # characters a cell can hold
 
 
-def page_setup(ws, orientation: str, title_rows: str | None, columns: int) -> None:
+def page_setup(ws, orientation: str, title_rows: str | None) -> None:
     """A4 in the given orientation, as wide as the page, margins of about 1.5 cm, the title and
     header on every page, page numbers in the footer, the table centred."""
     from openpyxl.worksheet.page import PageMargins
@@ -174,7 +175,7 @@ def write_sheet(book, sheet: Sheet, orientation: str = "landscape") -> None:
     if sheet.freeze:
         ws.freeze_panes = sheet.freeze
     ws.sheet_format.defaultRowHeight, ws.sheet_format.customHeight = ROW, True
-    page_setup(ws, orientation, "1:2", columns)
+    page_setup(ws, orientation, "1:2")
     styles = Styles(ws, sheet.formats, sheet.wrap, columns)
     ws._get_writer()  # the sheet's head is written now: widths, panes and row height set above
     ws._writer.write_row = styles.write_row  # rows are appended as (values, styles)

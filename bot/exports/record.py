@@ -159,7 +159,7 @@ def _xlsx(meeting: Meeting, path: Path) -> None:
     sheet[f"A{number}"].alignment = Alignment(horizontal="left", vertical="bottom")
     sheet.row_dimensions[number].height = 40
     as_text(sheet[f"A{number}"])
-    page_setup(sheet, "portrait", None, 2)
+    page_setup(sheet, "portrait", None)
     sheet.page_setup.fitToHeight = 1  # one page: a long record is printed smaller
     book.save(path)
 
