@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
 .PHONY: demo test bench clean system model
-# Programs the export tests open workbooks with: LibreOffice (to PDF), poppler (to PNG), and a
-# font with Chinese glyphs. Debian packages, installed once (as root, or with sudo).
-SYSTEM_PACKAGES := libreoffice-calc poppler-utils fonts-noto-cjk
+# Programs the export tests open the papers with: LibreOffice Calc and Writer (workbooks and the
+# .docx record to PDF), poppler (PDF to PNG, its page size and text), and a font with Chinese
+# glyphs. Debian packages, installed once (as root, or with sudo).
+SYSTEM_PACKAGES := libreoffice-calc libreoffice-writer poppler-utils fonts-noto-cjk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,11 +32,11 @@ model: $(VENV)/.installed
 	$(BIN)/flask --app wsgi intents build
 
 system:
-	@command -v soffice >/dev/null && command -v pdftoppm >/dev/null && \
-	  fc-list :lang=zh 2>/dev/null | grep -q . || { \
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+	  grep -q 'ok installed' || echo $$p; done); [ -z "$$missing" ] || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
-	    --no-install-recommends $(SYSTEM_PACKAGES); }
+	    --no-install-recommends $$missing; }
 
 ## Set up and run the whole test-suite, on SQLite + embedded Redis and on PostgreSQL + Redis.
 test: $(VENV)/.installed system model

@@ -3,7 +3,7 @@
 `.venv/bin/python bench/export.py [--members 10000] [--meetings 10] [--database-url URL]`
 (a PostgreSQL database given here is wiped). One branch, N members in 20 groups, M closed
 meetings of the month with every member's status, leave for some, a check-in a day for a third
-of them, dues paid by most; then, timed in a fresh process, `export attendance` to XLSX:
+of them (a reflection once a week), dues paid by most; then, timed in a fresh process, `export attendance` to XLSX:
 wall time and the process's peak memory (ru_maxrss). Issue 6's target: under 10 s and 300 MB.
 """
 from __future__ import annotations
@@ -70,7 +70,8 @@ with app.app_context():
         db.session.execute(insert(MeetingAttendance), rows[start:start + 20000])
     db.session.execute(insert(StudyCheckin), [
         {"member_id": member, "day": date(2026, 11, d), "seq": 1, "material": "党章",
-         "minutes": 30, "entries": 1, "created_at": now, "updated_at": now}
+         "minutes": 30, "reflection": "要把学习成果转化为推动工作的实际成效" if d % 7 == 0 else None,
+         "entries": 1, "created_at": now, "updated_at": now}
         for member in ids[::3] for d in range(1, 29)])
     db.session.execute(insert(DuesBase), [
         {"member_id": member, "from_month": "2026-01", "category": "in_service",

@@ -3,6 +3,7 @@ export and the meeting record downloaded (and logged), the record's words saved.
 from __future__ import annotations
 
 from io import BytesIO
+from urllib.parse import quote
 
 from docx import Document
 from openpyxl import load_workbook
@@ -44,6 +45,10 @@ def test_export_compliance_and_the_meeting_record(app, month, platform, clock): 
     theme = month[1]
     book = client.get("/console/attendance.xlsx?month=2026-11")
     assert book.status_code == 200
+    again = client.get("/console/attendance.xlsx?month=2026-11")  # a second file in the folder
+    for response in (book, again):  # both saved under the paper's own name, without (2)
+        assert response.headers["Content-Disposition"].endswith(
+            "filename*=UTF-8''" + quote("第一党支部-2026-11-考勤表.xlsx"))
     assert load_workbook(BytesIO(book.data))["考勤表"]["A1"].value == "第一党支部 2026年11月 考勤表"
     check = client.get("/console/compliance?quarter=2026-Q4").get_data(as_text=True)
     assert "第一党支部 2026年第4季度 三会一课检查" in check
@@ -58,7 +63,14 @@ def test_export_compliance_and_the_meeting_record(app, month, platform, clock): 
     saved = client.post(f"/console/meetings/{theme.id}", data={
         "host": "张建国", "recorder": "李红梅", "content": "学习党章第三章", "decisions": "开展志愿服务",
         "csrf_token": csrf}).get_data(as_text=True)
-    assert "已保存" in saved
+    assert "已保存" in saved and "请核对" not in saved
+    warned = client.post(f"/console/meetings/{theme.id}", data={
+        "host": "张建国", "recorder": "刘海波", "content": "学习党章第三章", "decisions": "开展志愿服务",
+        "csrf_token": csrf}).get_data(as_text=True)  # 刘海波 was absent
+    assert "⚠ 请核对：记录人刘海波按考勤记录本次会议缺席" in warned
+    client.post(f"/console/meetings/{theme.id}", data={
+        "host": "张建国", "recorder": "李红梅", "content": "学习党章第三章", "decisions": "开展志愿服务",
+        "csrf_token": csrf})
     assert db.session.get(Meeting, theme.id).content == "学习党章第三章"
     doc = Document(BytesIO(client.get(f"/console/meetings/{theme.id}/record.docx").data))
     cells = {row.cells[0].text: row.cells[1].text for row in doc.tables[0].rows}

@@ -10,9 +10,11 @@ from datetime import date
 
 import pytest
 import requests
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot import digest
+from bot.cli.exports import group as export_cli
 from bot.cli.floating import group as floating_cli
 from bot.cli.meetings import group as meetings_cli
 from bot.cli.meetings import report_group, reminders_group
@@ -82,7 +84,8 @@ def test_a_branch_started_mid_month_plans_and_counts_nothing_before(app, branch,
     assert all(m.starts_at >= beijing(2026, 12, 1, 0) for m in closed)
 
 
-def test_a_meeting_held_before_the_start_is_entered_afterwards(app, branch, platform, clock):
+def test_a_meeting_held_before_the_start_is_entered_afterwards(app, branch, platform, clock,
+                                                               tmp_path):
     refused = cli(app, meetings_cli, "add", "--branch", "第一党支部", "--kind", "theme_day",
                   "--at", "2026-11-06 14:30")
     assert refused.exit_code == 2 and "已经过去" in refused.output and "--held" in refused.output
@@ -111,6 +114,15 @@ def test_a_meeting_held_before_the_start_is_entered_afterwards(app, branch, plat
     assert "缺席 1 次" in platform.text("o_wang", "我这个月参加了几次会")
     answers = platform.text("o_zhang", "11月6日主题党日到会情况")
     assert "未记录 1 人：刘海波" in answers and "缺席 1 人：王志强" in answers
+    # the month's workbook: 未记录 in his cell, not counted as due nor as absent
+    out = tmp_path / "nov.xlsx"
+    assert cli(app, export_cli, "attendance", "--month", "2026-11", "--out", str(out)
+               ).exit_code == 0
+    sheet = load_workbook(out)["考勤表"]
+    table = {row[0].value: [c.value for c in row] for row in sheet.iter_rows(min_row=3)}
+    assert table["刘海波"][4] == "未记录" and table["刘海波"][-4:] == [0, 0, 0, 0]
+    assert table["王志强"][4] == "缺席" and table["王志强"][-4:] == [1, 0, 0, 1]
+    assert table["应到"][4] == 3 and table["出席率"][4] == pytest.approx(1 / 3)
 
 
 def test_false_absences_from_before_the_start_no_longer_count(app, branch, clock):
@@ -170,6 +182,16 @@ def test_a_member_who_joins_later_counts_from_joining(app, branch, tmp_path, clo
     assert "赵磊" in shown(app, group.id)  # 11 November: he had joined on the 10th
     counts = attendance.close(theme, clock())
     assert counts["due"] == 4
+    db.session.commit()
+    out = tmp_path / "nov.xlsx"
+    assert cli(app, export_cli, "attendance", "--month", "2026-11", "--out", str(out)
+               ).exit_code == 0
+    sheet = load_workbook(out)["考勤表"]
+    heads = [c.value for c in sheet[2]]
+    column = next(i for i, h in enumerate(heads) if h and "主题党日" in str(h))
+    table = {row[0].value: [c.value for c in row] for row in sheet.iter_rows(min_row=3)}
+    assert table["陈晓燕"][column] == "—" and table["赵磊"][column] == "—"  # not yet members
+    assert table["王志强"][column] == "缺席"
     bad = import_file(write_roster(tmp_path / "bad.csv", [
         "孙明,13800138011,第一党支部,第一党小组,正式党员,,在职,3000,否,上个月"],
         ROSTER_HEADER + ",转入日期"), clock(), "机关党委")

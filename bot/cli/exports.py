@@ -69,3 +69,5 @@ def record(meeting_id, out, by):
     meeting_record.save(meeting, out, by, "cli", clock.now())
     db.session.commit()
     click.echo(render("export.record_written", title=meeting_record.title(meeting), path=out))
+    for warning in meeting_record.warnings(meeting):  # written all the same: the secretary checks
+        click.echo(warning)

@@ -26,7 +26,7 @@ from bot.meetings import compliance
 from bot.config import secret
 from bot.exports import attendance as export
 from bot.exports import record as meeting_record
-from bot.exports.links import ClockSigner, folder
+from bot.exports.links import ClockSigner, folder, shown_name
 from bot.meetings.rules import MEETING_KINDS
 from bot.clock import parse_quarter, quarter_of
 from bot.members.rules import is_leader
@@ -182,7 +182,7 @@ def attendance():
                       "console")
     db.session.commit()
     path = Path(log.path)
-    return send_file(path, as_attachment=True, download_name=path.name.split("-", 1)[1])
+    return send_file(path, as_attachment=True, download_name=shown_name(path))
 
 
 @bp.get("/compliance")
@@ -210,7 +210,8 @@ def meeting_page(meeting_id: int):
         saved = True
     return render_template("meeting.html", leader=leader, meeting=meeting, saved=saved,
                            fields=meeting_record.fields(meeting),
-                           title=meeting_record.title(meeting))
+                           title=meeting_record.title(meeting),
+                           warnings=meeting_record.warnings(meeting))
 
 
 @bp.get("/meetings/<int:meeting_id>/record.<fmt>")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -20,15 +20,17 @@ from bot.dues import ledger as dues
 from bot.clock import to_beijing
 from bot.dues.payments import METHOD_LABELS
 from bot.clock import month_bounds
-from bot.replies import load, render
-from bot.meetings.rules import STATUS_LABELS
+from bot.replies import load
+from bot.meetings.rules import SHOWN_LABELS, STATUS_LABELS, UNRECORDED, attendance_of
 from bot.meetings.rules import MEETING_KINDS
 from bot.members.rules import COMMITTEE_ROLES, mask_phone
 from bot.members.rules import STATUS_LABELS as MEMBER_STATUS
+from bot.floating import reports as floating
 from bot.meetings import store as meeting_store
 from bot.storage.engine import db
-from bot.exports.links import file_name, folder
-from bot.exports.cells import csv_value, xlsx_row, xlsx_value
+from bot.exports.links import file_name, free_path
+from bot.exports.cells import csv_value
+from bot.exports.paper import INTEGER, MONEY, PERCENT, Sheet, write_book
 from bot.storage.models import (Branch, ExportLog, FloatingContact, FloatingPeriod, FloatingReport,
                                 Meeting, MeetingAttendance, Member, StudyCheckin)
 
@@ -39,15 +41,8 @@ def words(section: str) -> dict:
     return load("exports")[section]
 
 
-@dataclass
-class Sheet:
-    name: str
-    rows: list[list] = field(default_factory=list)
-    widths: list[float] = field(default_factory=list)
-    freeze: str | None = None
-    header_rows: int = 1  # rows printed on every page (the title, if any, and the header)
-    titled: bool = False  # the first row is a title, not a header
-    centred_from: int | None = None  # rows from this number on are totals: centred
+def _title(section: str, branch: Branch, year: int, month: int) -> str:
+    return words(section)["title"].format(branch=branch.name, year=year, month=month)
 
 
 def _members(branch: Branch) -> list[Member]:
@@ -71,26 +66,35 @@ def build(branch: Branch, year: int, month: int, now: datetime, with_dues: bool,
             MeetingAttendance.leave_decided_at, MeetingAttendance.leave_requested_at).where(
             MeetingAttendance.meeting_id.in_([m.id for m in found]))):
         rows[row.meeting_id][row.member_id] = row
-    sheets = [attendance_sheet(branch, year, month, members, found, rows),
-              leave_sheet(members, found, rows), study_sheet(members, start, end, found, rows)]
+    titles = {section: _title(section, branch, year, month)
+              for section in ("attendance", "leave", "study", "dues", "floating")}
+    sheets = [attendance_sheet(titles["attendance"], members, found, rows),
+              leave_sheet(titles["leave"], members, found, rows),
+              study_sheet(titles["study"], members, start, end, found, rows)]
     if with_dues:
-        sheets.append(dues_sheet(branch, f"{year:04d}-{month:02d}"))
-    sheets.append(floating_sheet(branch, members, start, end, f"{year:04d}-{month:02d}",
-                                 phones, locations))
+        sheets.append(dues_sheet(titles["dues"], branch, f"{year:04d}-{month:02d}"))
+    sheets.append(floating_sheet(titles["floating"], members, start, end,
+                                 f"{year:04d}-{month:02d}", phones, locations))
     return sheets
 
 
-def _status(meeting: Meeting, member: Member, rows, roles: set[str], w: dict) -> str:
+def _status(meeting: Meeting, member: Member, rows, roles: set[str], w: dict,
+            counted: bool) -> str:
+    """The cell: the member's status; — where not due (or not yet a member); 未记录 at a
+    meeting from before the branch started here, or unmarked at one entered afterwards."""
     if not _due(meeting, member, roles):
         return w["not_due"]
+    if not counted:
+        return SHOWN_LABELS[UNRECORDED]
     row = rows[meeting.id].get(member.id)
-    if row is None or row.attendance is None:
-        return w["open"] if meeting.status != "closed" else STATUS_LABELS["absent"]
-    return STATUS_LABELS[row.attendance]
+    status = attendance_of(meeting, row.attendance if row is not None else None)
+    return SHOWN_LABELS[status] if status else w["open"]
 
 
 def _due(meeting: Meeting, member: Member, roles: set[str]) -> bool:
     """meeting_store.is_due, with the member's roles worked out once per member."""
+    if not meeting_store.member_since(member, to_beijing(meeting.starts_at).date()):
+        return False
     if meeting.audience == "group":
         return member.group_id == meeting.group_id
     if meeting.audience == "committee":
@@ -98,53 +102,55 @@ def _due(meeting: Meeting, member: Member, roles: set[str]) -> bool:
     return True
 
 
-def attendance_sheet(branch, year, month, members, found, rows) -> Sheet:
+def attendance_sheet(title, members, found, rows) -> Sheet:
     """考勤表: a member per row, a meeting per column, totals both ways, a legend."""
     w = words("attendance")
-    heads = [f"{to_beijing(m.starts_at):%m-%d} {MEETING_KINDS[m.kind]}"
+    heads = [f"{to_beijing(m.starts_at):%m-%d}\n{MEETING_KINDS[m.kind]}"  # date, kind: a line each
              + (w["group"].format(group=m.group.name) if m.group else "") for m in found]
-    sheet = Sheet(w["sheet"], header_rows=2, freeze="B3", titled=True,
-                  widths=[10, 12, 10, 8, *[14] * len(found), 6, 6, 6, 6])
-    sheet.rows.append([render("export.title", branch=branch.name, year=year, month=month)])
-    sheet.rows.append([*w["columns"], *heads, *w["totals"]])
-    not_due = w["not_due"]
+    counts_at = 4 + len(found)  # the columns 应到, 实到, 请假, 缺席 of each member
+    sheet = Sheet(w["sheet"], title, [*w["columns"], *heads, *w["totals"]],
+                  widths=[9, 11, 9, 7, *[11] * len(found), 6, 6, 6, 6],
+                  formats={i: INTEGER for i in range(counts_at, counts_at + 4)},
+                  notes=[w["legend"]])
+    not_due, unrecorded = w["not_due"], SHOWN_LABELS[UNRECORDED]  # neither is 应到
+    counted = [meeting_store.counted(m) for m in found]
     per_meeting = [defaultdict(int) for _ in found]
+    sums = [0, 0, 0, 0]
     for member in members:
         roles = member.roles
-        statuses = [_status(m, member, rows, roles, w) for m in found]
+        statuses = [_status(m, member, rows, roles, w, c) for m, c in zip(found, counted)]
         for counts, status in zip(per_meeting, statuses):
             counts[status] += 1
-        due = sum(1 for s in statuses if s != not_due)
+        due = sum(1 for s in statuses if s not in (not_due, unrecorded))
         present = sum(1 for s in statuses if s in (STATUS_LABELS["present"],
                                                    STATUS_LABELS["remote"]))
+        mine = [due, present, statuses.count(STATUS_LABELS["excused"]),
+                statuses.count(STATUS_LABELS["absent"])]
+        sums = [a + b for a, b in zip(sums, mine)]
         sheet.rows.append([member.name, member.group.name if member.group else "",
                            MEMBER_STATUS.get(member.status, ""),
-                           w["floating"] if member.is_floating else "", *statuses, due, present,
-                           statuses.count(STATUS_LABELS["excused"]),
-                           statuses.count(STATUS_LABELS["absent"])])
-    sheet.centred_from = len(sheet.rows) + 1
+                           w["floating"] if member.is_floating else "", *statuses, *mine])
     for index, label in enumerate(w["total_rows"]):  # 应到, 实到, 请假, 缺席, 出席率
         line = [label, "", "", ""]
         for meeting, counts in zip(found, per_meeting):
-            due = sum(v for k, v in counts.items() if k != not_due)
+            due = sum(v for k, v in counts.items() if k not in (not_due, unrecorded))
             present = counts[STATUS_LABELS["present"]] + counts[STATUS_LABELS["remote"]]
             held = meeting.status == "closed"  # a meeting still to come has only 应到
-            line.append([due, present if held else "",
-                         counts[STATUS_LABELS["excused"]] if held else "",
-                         counts[STATUS_LABELS["absent"]] if held else "",
-                         f"{present / due:.0%}" if due and held else ""][index])
-        sheet.rows.append(line)
-    sheet.rows.append([])
-    sheet.rows.append([render("export.legend")])
+            line.append([due, present if held else None,
+                         counts[STATUS_LABELS["excused"]] if held else None,
+                         counts[STATUS_LABELS["absent"]] if held else None,
+                         present / due if due and held else None][index])
+        # each count row also totals its own column of the members' counts (person-times)
+        line += [sums[index] if column == index else None for column in range(4)]
+        sheet.totals.append(line)
+    sheet.total_formats = {len(w["total_rows"]) - 1: PERCENT}  # 出席率
     return sheet
-
-
-def leave_sheet(members, found, rows) -> Sheet:
+def leave_sheet(title, members, found, rows) -> Sheet:
     """请假明细: every leave asked for the month's meetings, with reason, decision, approver."""
     names = {m.id: m.name for m in members}
     w = words("leave")
-    sheet = Sheet(w["sheet"], widths=[10, 22, 24, 8, 10, 18, 18], freeze="A2")
-    sheet.rows.append(w["columns"])
+    sheet = Sheet(w["sheet"], title, w["columns"], widths=[9, 22, 26, 8, 9, 16, 16],
+                  wrap=(1, 2), freeze="A3")
     for meeting in found:
         for row in sorted(rows[meeting.id].values(), key=lambda r: r.id):
             if row.rsvp != "leave" or row.leave_status is None:
@@ -161,8 +167,33 @@ def leave_sheet(members, found, rows) -> Sheet:
     return sheet
 
 
-def study_sheet(members, start, end, found, rows) -> Sheet:
-    """学习打卡: per member, check-ins, days and minutes this month, and collective study."""
+def _study_words(members, first, last) -> tuple[dict, dict]:
+    """Per member: what was studied (each material once, in the order first studied) and the
+    reflections (心得), each with its day."""
+    ids = [m.id for m in members]
+    materials = defaultdict(list)
+    for member_id, material, _ in db.session.execute(select(
+            StudyCheckin.member_id, StudyCheckin.material, func.min(StudyCheckin.day)).where(
+            StudyCheckin.member_id.in_(ids), StudyCheckin.day >= first, StudyCheckin.day < last,
+            StudyCheckin.material.is_not(None)).group_by(
+            StudyCheckin.member_id, StudyCheckin.material).order_by(
+            StudyCheckin.member_id, func.min(StudyCheckin.day))):
+        materials[member_id].append(material)
+    line = words("study")["reflection"]
+    reflections = defaultdict(list)
+    for member_id, day, reflection in db.session.execute(select(
+            StudyCheckin.member_id, StudyCheckin.day, StudyCheckin.reflection).where(
+            StudyCheckin.member_id.in_(ids), StudyCheckin.day >= first, StudyCheckin.day < last,
+            StudyCheckin.reflection.is_not(None), StudyCheckin.reflection != "").order_by(
+            StudyCheckin.member_id, StudyCheckin.day, StudyCheckin.seq)):
+        reflections[member_id].append(line.format(month=day.month, day=day.day,
+                                                  text=reflection))
+    return materials, reflections
+
+
+def study_sheet(title, members, start, end, found, rows) -> Sheet:
+    """学习情况: per member, check-ins, days and minutes this month, what was studied, the
+    reflections, and collective study (meetings attended); a total row."""
     first, last = start.date(), end.date()
     totals = {member_id: (times, days, minutes) for member_id, times, days, minutes in
               db.session.execute(select(
@@ -172,35 +203,49 @@ def study_sheet(members, start, end, found, rows) -> Sheet:
                   StudyCheckin.member_id.in_([m.id for m in members]),
                   StudyCheckin.day >= first, StudyCheckin.day < last)
                   .group_by(StudyCheckin.member_id))}
+    materials, reflections = _study_words(members, first, last)
     collective = defaultdict(int)
     for meeting in found:
         for member_id, row in rows[meeting.id].items():
             if row.attendance in ("present", "remote"):
                 collective[member_id] += 1
     w = words("study")
-    sheet = Sheet(w["sheet"], widths=[10, 12, 10, 10, 12, 14], freeze="A2")
-    sheet.rows.append(w["columns"])
+    sheet = Sheet(w["sheet"], title, w["columns"], widths=[9, 10, 7, 7, 8, 8, 28, 50],
+                  formats={i: INTEGER for i in (2, 3, 4, 5)}, wrap=(6, 7))
+    sums = [0, 0, 0, 0]
     for member in members:
         times, days, minutes = totals.get(member.id, (0, 0, 0))
-        sheet.rows.append([member.name, member.group.name if member.group else "", times, days,
-                           int(minutes), collective[member.id]])
+        counts = [times, days, int(minutes), collective[member.id]]
+        sums = [a + b for a, b in zip(sums, counts)]
+        sheet.rows.append([member.name, member.group.name if member.group else "", *counts,
+                           w["separator"].join(materials.get(member.id, ())),
+                           "\n".join(reflections.get(member.id, ()))])
+    sheet.totals.append([w["total"], "", *sums, "", ""])
     return sheet
 
 
-def dues_sheet(branch, month: str) -> Sheet:
-    """党费: per member, due, paid, when and how, months in arrears."""
+def dues_sheet(title, branch, month: str) -> Sheet:
+    """党费: per member, due, paid, when and how, months in arrears; amounts are numbers (0.00)
+    and a total row sums them."""
     w = words("dues")
-    sheet = Sheet(w["sheet"], widths=[10, 10, 10, 10, 12, 8, 10], freeze="A2")
-    sheet.rows.append(w["columns"])
+    sheet = Sheet(w["sheet"], title, w["columns"], widths=[10, 10, 10, 9, 12, 9, 10],
+                  formats={1: MONEY, 2: MONEY, 3: INTEGER, 6: MONEY}, freeze="A3")
+    due_sum = paid_sum = extra_sum = Decimal("0.00")
     for row in dues.ledger(branch.id, month):
-        sheet.rows.append([row["name"], row["due"] or "", row["paid"] or "",
-                           row["arrears_months"], row["paid_on"] or "",
+        due = Decimal(row["due"]) if row["due"] else None
+        paid = Decimal(row["paid"]) if row["paid"] else None
+        extra = Decimal(row["voluntary"]) if row["voluntary"] not in (None, "", "0.00") else None
+        due_sum += due or 0
+        paid_sum += paid or 0
+        extra_sum += extra or 0
+        sheet.rows.append([row["name"], due, paid, row["arrears_months"], row["paid_on"] or "",
                            METHOD_LABELS.get(row["method"], "") if row["method"] else "",
-                           row["voluntary"] if row["voluntary"] != "0.00" else ""])
+                           extra])
+    sheet.totals.append([w["total"], due_sum, paid_sum, None, "", "", extra_sum])
     return sheet
 
 
-def floating_sheet(branch, members, start, end, month: str, phones: bool,
+def floating_sheet(title, members, start, end, month: str, phones: bool,
                    locations: bool) -> Sheet:
     """流动党员: where (city; coordinates only if asked), report received, last contact."""
     names = {m.id: m for m in members}
@@ -216,13 +261,14 @@ def floating_sheet(branch, members, start, end, month: str, phones: bool,
         .group_by(FloatingContact.period_id)).all())
     w = words("floating")
     head = list(w["columns"]) + (list(w["location_columns"]) if locations else [])
-    sheet = Sheet(w["sheet"], widths=[10, 14, 10, 14, 12, 12, 10, 12, 24, 12, 12], freeze="A2")
-    sheet.rows.append(head)
+    sheet = Sheet(w["sheet"], title, head,
+                  widths=[9, 13, 12, 14, 11, 11, 9, 11, 24, 11, 11][:len(head)],
+                  wrap=(2, 3, 8) if locations else (2, 3), freeze="A3")
     for period in periods:
         member, report = names[period.member_id], reports.get(period.member_id)
         phone = period.contact_phone or member.phone
-        line = [member.name, phone if phones else mask_phone(phone), period.reason,
-                period.destination, period.left_on.isoformat(),
+        line = [member.name, phone if phones else mask_phone(phone), floating.reason_of(period),
+                floating.where(period), period.left_on.isoformat(),
                 period.returned_on.isoformat() if period.returned_on else "",
                 w["reported"] if report else w["not_reported"],
                 contacts[period.id].isoformat() if period.id in contacts else ""]
@@ -244,63 +290,29 @@ def save(branch: Branch, year: int, month: int, now: datetime, exported_by: str,
                     exported_by=exported_by, created_at=now)
     db.session.add(log)
     db.session.flush()
-    if path is None:
-        path = folder() / (file_name(log.id, branch.name, period, words("attendance")["sheet"])
-                           + ".xlsx")
+    if path is None:  # a free name: 第一党支部-2026-11-考勤表.xlsx, then …(2).xlsx
+        path = free_path(file_name(branch.name, period, words("attendance")["sheet"]), ".xlsx")
     sheets = build(branch, year, month, now, with_dues, phones, locations)
     if fmt == "csv":
         write_csv(sheets, path)
     else:
-        write_xlsx(sheets, path)
+        write_book(sheets, path)
     log.path = str(path)
     log.options = {"format": fmt, "via": via, "phones": phones, "locations": locations,
                    "sheets": [sheet.name for sheet in sheets]}
     return log
 
 
-def write_xlsx(sheets: list[Sheet], path: Path) -> None:
-    """The workbook, streamed: frozen headers, widths, bold headers, A4 landscape."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
-
-    book = Workbook(write_only=True)
-    for sheet in sheets:
-        ws = book.create_sheet(sheet.name)
-        if sheet.freeze:
-            ws.freeze_panes = sheet.freeze
-        for index, width in enumerate(sheet.widths, start=1):
-            ws.column_dimensions[get_column_letter(index)].width = width
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.paperSize = 9  # A4
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-        ws.print_title_rows = f"1:{sheet.header_rows}"
-        title_font, bold = Font(bold=True, size=14), Font(bold=True)
-        centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        for number, row in enumerate(sheet.rows, start=1):
-            if number == 1 and sheet.titled:
-                ws.row_dimensions[number].height = 24
-                ws.append([xlsx_value(ws, row[0] if row else None, font=title_font)])
-            elif number <= sheet.header_rows:
-                ws.row_dimensions[number].height = 36
-                ws.append([xlsx_value(ws, value, bold, centre) for value in row])
-            elif sheet.centred_from and number >= sheet.centred_from and row and \
-                    row[0] != "" and len(row) > 1:
-                ws.append([xlsx_value(ws, value, bold if i == 0 else None, centre)
-                           for i, value in enumerate(row)])
-            else:
-                ws.append(xlsx_row(ws, row))
-    book.save(path)
-
-
 def write_csv(sheets: list[Sheet], folder: Path) -> list[Path]:
-    """One CSV per sheet in folder, UTF-8 with BOM."""
+    """One CSV per sheet in folder, UTF-8 with BOM: the title, the header, the rows, the
+    totals and the notes (no lines to sign: a CSV is not a paper)."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for sheet in sheets:
         path = folder / f"{sheet.name}.csv"
         with path.open("w", encoding="utf-8-sig", newline="") as fh:
-            csv.writer(fh).writerows([csv_value(v) for v in row] for row in sheet.rows)
+            lines = [[sheet.title], sheet.header, *sheet.rows, *sheet.totals,
+                     *([note] for note in sheet.notes)]
+            csv.writer(fh).writerows([csv_value(v) for v in row] for row in lines)
         written.append(path)
     return written

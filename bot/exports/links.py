@@ -1,6 +1,7 @@
 """Download links for exports asked for in chat: signed, and valid for EXPORT_LINK_HOURS."""
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -47,6 +48,25 @@ def folder() -> Path:
     return path
 
 
+def free_path(stem: str, suffix: str) -> Path:
+    """A new file in the exports folder named stem + suffix, or stem(2) + suffix … when that
+    name is taken; the file is claimed (created empty) so that two exports never share it."""
+    base = folder()
+    for number in itertools.count(1):
+        path = base / (f"{stem}{suffix}" if number == 1 else f"{stem}({number}){suffix}")
+        try:
+            path.open("x").close()
+            return path
+        except FileExistsError:
+            continue
+
+
+def shown_name(path: Path) -> str:
+    """The name a download is saved under: the file's, without the (2) that kept it apart from
+    an earlier export in the folder."""
+    return re.sub(r"\(\d+\)(?=\.[^.]+$)", "", Path(path).name)
+
+
 @bp.get("/exports/<token>")
 def download(token: str):
     """The file, if the link is genuine and not expired (410 with a word in Chinese if it is)."""
@@ -59,4 +79,4 @@ def download(token: str):
     log = db.session.get(ExportLog, log_id)
     if log is None or not log.path or not Path(log.path).exists():
         abort(404)
-    return send_file(log.path, as_attachment=True, download_name=Path(log.path).name)
+    return send_file(log.path, as_attachment=True, download_name=shown_name(log.path))
