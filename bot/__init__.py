@@ -51,7 +51,7 @@ def create_app(config: type | dict | None = None, serving: bool = False) -> Flas
     dispatch.init_app(app, handlers.ordered())
     app.register_blueprint(webhook.bp)
     app.register_blueprint(health.bp)
-    app.register_blueprint(links.bp)
+    links.init_app(app)
     console.init_app(app)
     notice_page.init_app(app)
     cli.init_app(app)

@@ -79,3 +79,38 @@ def test_pending_leave_approved_and_denied_from_the_console(app, platform, fake,
                                                 "csrf_token": token}).get_data(as_text=True)
     assert f"编号 {rows[liu]} 的请假已经审批过了（不批准）" in again  # said so, nothing changed
     assert db.session.get(MeetingAttendance, rows[liu]).leave_status == "denied"
+
+
+WECHAT_UA = ("Mozilla/5.0 (Linux; Android 14; V2309A) AppleWebKit/537.36 (KHTML, like Gecko) "
+             "Version/4.0 Chrome/116.0 Mobile Safari/537.36 XWEB/1160065 MicroMessenger/8.0.50")
+
+
+def test_downloads_inside_wechat_say_how_to_open_them_in_the_browser(app, platform, tmp_path,
+                                                                     clock):
+    from bot.meetings import planning as meetings
+    from bot.storage.models import Branch
+    from tests.helpers import beijing
+
+    bind(platform, tmp_path, ("张建国", "o_zhang"), ("李红梅", "o_li"))
+    branch = db.session.execute(select(Branch)).scalar_one()
+    theme = meetings.add(branch, "theme_day", beijing(2026, 11, 27, 14, 30), clock())
+    db.session.commit()
+    client = app.test_client()
+    sign_in(platform, client)
+    inside = {"User-Agent": WECHAT_UA}
+    page = client.get("/console/attendance.xlsx?month=2026-11", headers=inside)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert "在浏览器打开" in text and "第一党支部-2026-11-考勤表.xlsx" in text
+    link = text.split('<p class="link">', 1)[1].split("</p>", 1)[0]
+    assert link.startswith("http://127.0.0.1:5000/exports/")
+    path = link.split("127.0.0.1:5000", 1)[1]
+    outside = app.test_client().get(path)  # the phone's browser: no console session needed
+    assert outside.status_code == 200 and outside.mimetype.endswith("spreadsheetml.sheet")
+    again = app.test_client().get(path, headers=inside)
+    assert "在浏览器打开" in again.get_data(as_text=True)  # inside WeChat again: the page
+    record = client.get(f"/console/meetings/{theme.id}/record.docx", headers=inside)
+    assert "在浏览器打开" in record.get_data(as_text=True) and "记实表.docx" in \
+        record.get_data(as_text=True)
+    plain = client.get(f"/console/meetings/{theme.id}/record.docx")
+    assert plain.mimetype.endswith("wordprocessingml.document")

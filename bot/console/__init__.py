@@ -26,7 +26,8 @@ from bot.meetings import compliance
 from bot.config import secret
 from bot.exports import attendance as export
 from bot.exports import record as meeting_record
-from bot.exports.links import ClockSigner, folder, shown_name
+from bot.exports.links import (ClockSigner, folder, inside_wechat, link_for, open_in_browser,
+                               shown_name)
 from bot.meetings.rules import MEETING_KINDS
 from bot.clock import parse_quarter, quarter_of
 from bot.members.rules import is_leader
@@ -182,6 +183,8 @@ def attendance():
                       "console")
     db.session.commit()
     path = Path(log.path)
+    if inside_wechat():  # a signed link, valid without the console's session
+        return open_in_browser(link_for(log), shown_name(path))
     return send_file(path, as_attachment=True, download_name=shown_name(path))
 
 
@@ -221,10 +224,12 @@ def record_file(meeting_id: int, fmt: str):
     if fmt not in ("docx", "xlsx"):
         abort(404)
     path = folder() / f"record-{meeting.id}.{fmt}"
-    meeting_record.save(meeting, path, f"member:{leader.id}", "console", clock.now())
+    log = meeting_record.save(meeting, path, f"member:{leader.id}", "console", clock.now())
     db.session.commit()
-    return send_file(path, as_attachment=True,
-                     download_name=f"{meeting_record.title(meeting)}.{fmt}")
+    name = f"{meeting_record.title(meeting)}.{fmt}"
+    if inside_wechat():  # a signed link, valid without the console's session
+        return open_in_browser(link_for(log), name)
+    return send_file(path, as_attachment=True, download_name=name)
 
 
 @bp.route("/leave", methods=["GET", "POST"])

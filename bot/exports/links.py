@@ -5,7 +5,8 @@ import itertools
 import re
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, send_file
+from flask import Blueprint, abort, current_app, render_template, request, send_file
+from jinja2 import FileSystemLoader
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from bot import clock
@@ -17,6 +18,23 @@ from bot.storage.models import ExportLog
 
 bp = Blueprint("exports", __name__)
 SALT = "zhibu-export-link"
+
+
+def init_app(app) -> None:
+    """The download route; its one page (open this in the phone's browser) in prompts/pages."""
+    bp.jinja_loader = FileSystemLoader(str(Path(app.config["PROMPTS_DIR"]) / "pages"))
+    app.register_blueprint(bp)
+
+
+def inside_wechat() -> bool:
+    """Is this request from WeChat's own browser? It cannot save a file: a download there
+    fails without a word, so the page says how to open the link in the phone's browser."""
+    return "MicroMessenger" in request.headers.get("User-Agent", "")
+
+
+def open_in_browser(link: str, name: str):
+    """The page shown instead of a file inside WeChat: how to open `link` in a browser."""
+    return render_template("open_in_browser.html", link=link, name=name)
 
 
 class ClockSigner(TimestampSigner):
@@ -79,4 +97,6 @@ def download(token: str):
     log = db.session.get(ExportLog, log_id)
     if log is None or not log.path or not Path(log.path).exists():
         abort(404)
+    if inside_wechat():  # the same signed link works in the phone's browser
+        return open_in_browser(request.url, shown_name(log.path))
     return send_file(log.path, as_attachment=True, download_name=shown_name(log.path))
