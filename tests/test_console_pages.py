@@ -114,3 +114,47 @@ def test_downloads_inside_wechat_say_how_to_open_them_in_the_browser(app, platfo
         record.get_data(as_text=True)
     plain = client.get(f"/console/meetings/{theme.id}/record.docx")
     assert plain.mimetype.endswith("wordprocessingml.document")
+
+
+def test_a_roster_imported_from_the_page_only_for_the_branch(app, platform, tmp_path, clock):
+    from io import BytesIO
+
+    from bot.members.roster import import_file
+    from bot.storage.models import Member
+    from tests.helpers import ROSTER_HEADER, write_roster
+
+    bind(platform, tmp_path, ("张建国", "o_zhang"), ("李红梅", "o_li"))
+    import_file(write_roster(tmp_path / "other.csv", [
+        "钱伟,13900139001,第二党支部,,正式党员,书记,在职,5000,否"]), clock(), "机关党委")
+    db.session.commit()
+    client = app.test_client()
+    sign_in(platform, client)
+    page = client.get("/console/roster").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    csv = "\n".join([ROSTER_HEADER,
+                     "周敏,13800138020,第一党支部,第一党小组,正式党员,,在职,4000,否",
+                     "吴刚,1380013,第一党支部,第一党小组,正式党员,,在职,4000,否",
+                     "郑强,13800138021,第二党支部,,正式党员,,在职,4000,否",
+                     "钱伟,13900139001,第一党支部,,正式党员,,在职,5000,否"]) + "\n"
+
+    def upload(data: str, name="名册.csv", **extra):
+        return client.post("/console/roster/import", data={
+            "file": (BytesIO(data.encode("utf-8")), name), **extra},
+            content_type="multipart/form-data")
+
+    assert upload(csv).status_code == 400  # no CSRF token: nothing imported
+    assert not store.members_by_name("周敏")
+    done = upload(csv, csrf_token=token).get_data(as_text=True)
+    assert "新增 1 人" in done and "3 行有问题" in done
+    assert "<td>3</td><td>手机号" in done  # the short number, by its row
+    assert done.count("在控制台只能导入本支部") == 2  # 郑强 (another branch), 钱伟 (another's phone)
+    assert store.members_by_name("周敏")[0].branch.name == "第一党支部"
+    assert not store.members_by_name("郑强")
+    qian = db.session.execute(select(Member).where(Member.phone == "13900139001")).scalar_one()
+    assert qian.branch.name == "第二党支部"  # not moved into this branch
+    refused = upload("这不是名册\n", name="notes.csv", csrf_token=token).get_data(as_text=True)
+    assert "没有导入" in refused
+    assert "没有导入" in upload("x", name="photo.jpg", csrf_token=token).get_data(as_text=True)
+    logged = db.session.execute(select(ExportLog).where(ExportLog.kind == "roster_import")
+                                ).scalar_one()
+    assert logged.options == {"created": 1, "updated": 0, "errors": 3}

@@ -255,6 +255,44 @@ def leave_page():
                            label=attendance.label, to_beijing=clock.to_beijing)
 
 
+@bp.post("/roster/import")
+def roster_import():
+    """A roster file from the page: checked as the CLI checks it, only this branch's rows; the
+    good rows are imported and each bad row is listed with its reason."""
+    import tempfile
+
+    from bot.members import roster
+    from bot.storage.models import ExportLog
+
+    leader = _leader()
+    upload = request.files.get("file")
+    suffix = Path(upload.filename or "").suffix.lower() if upload else ""
+    result = {"refused": None, "report": None}
+    if not upload or suffix not in (".csv", ".xlsx", ".xlsm", ".txt"):
+        result["refused"] = render("roster.unsupported_type", suffix=suffix or "—")
+    else:
+        with tempfile.TemporaryDirectory() as folder_:
+            path = Path(folder_) / f"roster{suffix}"
+            upload.save(path)
+            try:
+                report = roster.import_file(path, clock.now(),
+                                            current_app.config["COMMITTEE_NAME"],
+                                            only_branch=leader.branch)
+            except roster.NotARoster as exc:
+                db.session.rollback()
+                result["refused"] = str(exc)
+            else:
+                db.session.add(ExportLog(
+                    kind="roster_import", branch_id=leader.branch_id,
+                    period=clock.to_beijing(clock.now()).strftime("%Y-%m"),
+                    options={"created": report.created, "updated": report.updated,
+                             "errors": len(report.errors)},
+                    exported_by=f"member:{leader.id}", created_at=clock.now()))
+                db.session.commit()
+                result["report"] = report
+    return render_template("roster_import.html", leader=leader, **result)
+
+
 @bp.get("/roster")
 def roster_page():
     """名册: the branch's members — status, group, roles, dues category, WeChat bound or not,

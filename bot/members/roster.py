@@ -199,8 +199,10 @@ def _validate(cells: dict[str, str]) -> dict:
     return row
 
 
-def import_file(path: Path, now: datetime, committee: str) -> Report:
-    """Import the roster at path: the good rows are written (the caller commits); what happened."""
+def import_file(path: Path, now: datetime, committee: str, only_branch=None) -> Report:
+    """Import the roster at path: the good rows are written (the caller commits); what happened.
+    `only_branch` (a Branch: the console's leader's own): a row for another branch, or with the
+    phone of another branch's member, is refused by row and changes nothing."""
     rows = read_rows(Path(path))
     if not rows:
         raise NotARoster(render("roster.empty"))
@@ -217,6 +219,12 @@ def import_file(path: Path, now: datetime, committee: str) -> Report:
         if row["phone"] in seen:
             report.errors.append((number, render("roster.duplicate_phone",
                                                   row=seen[row["phone"]])))
+            continue
+        if only_branch is not None and (row["branch"] != only_branch.name or db.session.execute(
+                select(Member.id).where(Member.phone == row["phone"],
+                                        Member.branch_id != only_branch.id)).first()):
+            report.errors.append((number, render("roster.other_branch",
+                                                  branch=only_branch.name)))
             continue
         seen[row["phone"]] = number
         member = _apply(row, now, committee, report)
