@@ -158,3 +158,62 @@ def test_a_roster_imported_from_the_page_only_for_the_branch(app, platform, tmp_
     logged = db.session.execute(select(ExportLog).where(ExportLog.kind == "roster_import")
                                 ).scalar_one()
     assert logged.options == {"created": 1, "updated": 0, "errors": 3}
+
+
+def test_a_member_edited_a_new_phone_unbinds_and_roles_follow_at_once(app, platform, tmp_path,
+                                                                      clock):
+    from bot.storage.models import ConsoleChange, Member, WechatUser
+
+    bind(platform, tmp_path, ("张建国", "o_zhang"), ("李红梅", "o_li"), ("王志强", "o_wang"))
+    client = app.test_client()
+    sign_in(platform, client)  # 李红梅, 组织委员
+    wang = store.members_by_name("王志强")[0]
+    page = client.get(f"/console/roster/{wang.id}").get_data(as_text=True)
+    assert "138****8003" in page and "13800138003" not in page
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    form = {"name": "王志强", "phone": "", "group": "第二党小组", "status": "full",
+            "roles": ["group_leader", "propaganda"], "dues_category": "in_service",
+            "dues_base": "4800.00", "csrf_token": token}
+    saved = client.post(f"/console/roster/{wang.id}", data=form).get_data(as_text=True)
+    assert "已保存：人员类别、党内职务" in saved  # 预备 → 正式, and 宣传委员 added
+    db.session.refresh(wang)
+    assert wang.status == "full" and wang.roles == {"group_leader", "propaganda"}
+    taken = client.post(f"/console/roster/{wang.id}", data={**form, "phone": "13800138001"})
+    assert "已经是另一位党员的了" in taken.get_data(as_text=True)
+    db.session.refresh(wang)
+    assert wang.phone == "13800138003"
+    moved = client.post(f"/console/roster/{wang.id}", data={**form, "phone": "139 0013 8003"}
+                        ).get_data(as_text=True)
+    assert "已保存：手机号码" in moved and "新的邀请码" in moved
+    db.session.refresh(wang)
+    assert wang.phone == "13900138003" and wang.wechat is None
+    assert db.session.execute(select(Member).where(Member.name == "王志强")).scalars().all() \
+        == [wang]  # the same member, not a second one
+    assert "绑定 邀请码" in platform.text("o_wang", "我的信息")  # the old WeChat is not him now
+    code = moved.split("新的邀请码：", 1)[1][:8]
+    assert "绑定成功" in platform.text("o_wang2", f"绑定 {code}")
+    from bot.members.roster import import_file
+    from tests.helpers import write_roster
+
+    import_file(write_roster(tmp_path / "other.csv", [
+        "钱伟,13900139001,第二党支部,,正式党员,书记,在职,5000,否"]), clock(), "机关党委")
+    db.session.commit()
+    qian = store.members_by_name("钱伟")[0]
+    assert client.get(f"/console/roster/{qian.id}").status_code == 404  # another branch's
+    assert client.post(f"/console/roster/{qian.id}", data={
+        "action": "unbind", "csrf_token": token}).status_code == 404
+    # unbinding the secretary's WeChat from the page: his chat link no longer signs him in
+    zhang = store.members_by_name("张建国")[0]
+    unbound = client.post(f"/console/roster/{zhang.id}", data={
+        "action": "unbind", "csrf_token": token}).get_data(as_text=True)
+    assert "已解除张建国的微信绑定" in unbound
+    assert db.session.execute(select(WechatUser).where(WechatUser.openid == "o_zhang")
+                              ).scalar_one().member_id is None
+    # stepping 李红梅 down from the committee on her own page: she is out at once
+    li = store.members_by_name("李红梅")[0]
+    client.post(f"/console/roster/{li.id}", data={**form, "name": "李红梅", "roles": [],
+                                                  "status": "full"})
+    assert client.get("/console/roster").status_code == 401
+    kinds = [c.kind for c in db.session.execute(select(ConsoleChange)).scalars()]
+    assert kinds == ["member_edit", "member_edit", "member_unbind", "member_unbind",
+                     "member_edit"]

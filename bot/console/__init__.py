@@ -293,6 +293,61 @@ def roster_import():
     return render_template("roster_import.html", leader=leader, **result)
 
 
+def _own_member(leader: Member, member_id: int) -> Member:
+    member = db.session.get(Member, member_id)
+    if member is None or member.branch_id != leader.branch_id:
+        abort(404)
+    return member
+
+
+@bp.route("/roster/<int:member_id>", methods=["GET", "POST"])
+def member_page(member_id: int):
+    """One member: edit the roster's fields (a new phone unbinds their WeChat and gives them a
+    new invite); unbind when they changed WeChat. Every change kept with who made it."""
+    from bot.members import changes
+    from bot.members import rules as org
+
+    leader = _leader()
+    member = _own_member(leader, member_id)
+    said, problem, invite = None, None, None
+    if request.method == "POST":
+        ttl = current_app.config["INVITE_TTL_DAYS"]
+        if request.form.get("action") == "unbind":
+            invite = changes.unbind(member, leader, clock.now(), ttl)
+            db.session.commit()
+            said = render("members.unbound", name=member.name, code=invite.code)
+        else:
+            form = {key: request.form.get(key, "") for key in (
+                "name", "phone", "group", "status", "dues_category", "dues_base")}
+            form["roles"] = request.form.getlist("roles")
+            try:
+                changed = changes.edit(member, form, leader, clock.now(), ttl)
+            except changes.Refused as exc:
+                db.session.rollback()
+                member = _own_member(leader, member_id)
+                problem = render(exc.args[0], **exc.args[1])
+            else:
+                db.session.commit()
+                said = render("members.saved", fields="、".join(
+                    FIELD_LABELS[key] for key in changed)) if changed else \
+                    render("members.nothing")
+                if "phone" in changed:
+                    from bot.members import store as members
+
+                    said += render("members.phone_unbound", code=members.invite_code_for(
+                        member, clock.now(), ttl).code)
+                    db.session.commit()
+    groups = sorted(g.name for g in leader.branch.groups)
+    return render_template("member_edit.html", leader=leader, member=member, said=said,
+                           problem=problem, groups=groups, statuses=org.STATUS_LABELS,
+                           roles=org.ROLE_LABELS, categories=org.DUES_CATEGORY_LABELS)
+
+
+# the roster's fields as the secretary's sheet names them (the roster's own headers)
+FIELD_LABELS = {"name": "姓名", "phone": "手机号码", "group": "党小组", "status": "人员类别",
+                "roles": "党内职务", "dues_category": "党费类别", "dues_base": "党费基数"}
+
+
 @bp.get("/roster")
 def roster_page():
     """名册: the branch's members — status, group, roles, dues category, WeChat bound or not,

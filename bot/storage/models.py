@@ -570,6 +570,20 @@ class ConsoleUser(db.Model):
     signed_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class ConsoleChange(db.Model):
+    """A change made on the console, and who made it (the roster edited, a member unbound, a
+    meeting moved …): the console's audit trail, beside export_log for downloads."""
+
+    __tablename__ = "console_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    by: Mapped[str] = mapped_column(String(100))  # member:<id>
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str | None] = mapped_column(String(100))  # member:<id>, meeting:<id> …
+    details: Mapped[dict] = mapped_column(JSON, default=dict)  # before → after
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class ReviewItem(db.Model):
     """A text the bot was unsure of (asked back), that was undone, or that it did not
     understand — the words only, no sender — kept for review within the retention period

@@ -1,4 +1,5 @@
-"""console users: a leader's password sign-in where a computer has no WeChat
+"""console users: a leader's password sign-in where a computer has no WeChat; the console's
+audit trail of changes
 
 Revision ID: 9e3f1a7c2b48
 Revises: 7b2e4c9a1d05
@@ -27,7 +28,23 @@ def upgrade():
         sa.ForeignKeyConstraint(['member_id'], ['members.id'], ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('member_id'))
+    op.create_table(
+        'console_changes',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('branch_id', sa.Integer(), nullable=False),
+        sa.Column('by', sa.String(length=100), nullable=False),
+        sa.Column('kind', sa.String(length=32), nullable=False),
+        sa.Column('subject', sa.String(length=100), nullable=True),
+        sa.Column('details', sa.JSON(), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['branch_id'], ['branches.id']),
+        sa.PrimaryKeyConstraint('id'))
+    op.create_index('ix_console_changes_branch_id', 'console_changes', ['branch_id'])
+    op.create_index('ix_console_changes_created_at', 'console_changes', ['created_at'])
 
 
 def downgrade():
+    op.drop_index('ix_console_changes_created_at', table_name='console_changes')
+    op.drop_index('ix_console_changes_branch_id', table_name='console_changes')
+    op.drop_table('console_changes')
     op.drop_table('console_users')
