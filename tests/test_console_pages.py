@@ -217,3 +217,45 @@ def test_a_member_edited_a_new_phone_unbinds_and_roles_follow_at_once(app, platf
     kinds = [c.kind for c in db.session.execute(select(ConsoleChange)).scalars()]
     assert kinds == ["member_edit", "member_edit", "member_unbind", "member_unbind",
                      "member_edit"]
+
+
+def test_a_meeting_moved_and_another_cancelled_from_the_console(app, platform, fake, tmp_path,
+                                                                clock):
+    from bot.meetings import planning as meetings
+    from bot.storage.models import Branch, ConsoleChange, Meeting
+    from tests.helpers import beijing, deliver
+
+    bind(platform, tmp_path, ("张建国", "o_zhang"), ("李红梅", "o_li"), ("王志强", "o_wang"))
+    branch = db.session.execute(select(Branch)).scalar_one()
+    theme = meetings.add(branch, "theme_day", beijing(2026, 11, 27, 14, 30), clock())
+    lecture = meetings.add(branch, "party_lecture", beijing(2026, 11, 28, 9), clock())
+    db.session.commit()
+    assert "已报名" in platform.text("o_wang", "主题党日参加")
+    client = app.test_client()
+    sign_in(platform, client)
+    page = client.get(f"/console/meetings/{theme.id}/change").get_data(as_text=True)
+    assert 'value="2026-11-27T14:30"' in page
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    moved = client.post(f"/console/meetings/{theme.id}/change", data={
+        "starts_at": "2026-11-28T15:00", "place": "村委会三楼", "topic": "",
+        "csrf_token": token}).get_data(as_text=True)
+    assert "已调整" in moved and "已通知 1 人" in moved
+    db.session.refresh(theme)
+    assert theme.starts_at == beijing(2026, 11, 28, 15) and theme.place == "村委会三楼"
+    told = deliver(app, fake)
+    assert "会议调整" in told["o_wang"][-1] and "11月28日（周六）15:00" in told["o_wang"][-1]
+    past = client.post(f"/console/meetings/{lecture.id}/change", data={
+        "starts_at": "2026-11-01T09:00", "csrf_token": token}).get_data(as_text=True)
+    assert "已经过去了" in past
+    db.session.refresh(lecture)
+    assert lecture.starts_at == beijing(2026, 11, 28, 9)
+    cancelled = client.post(f"/console/meetings/{lecture.id}/change", data={
+        "action": "cancel", "reason": "讲课人出差", "csrf_token": token}).get_data(as_text=True)
+    assert "已取消" in cancelled
+    assert db.session.get(Meeting, lecture.id).status == "cancelled"
+    assert "不能再调整" in client.get(f"/console/meetings/{lecture.id}/change"
+                                      ).get_data(as_text=True)
+    assert client.post(f"/console/meetings/{theme.id}/change", data={
+        "starts_at": "明天", "csrf_token": token}).status_code == 400
+    assert [c.kind for c in db.session.execute(select(ConsoleChange)).scalars()] == \
+        ["meeting_move", "meeting_cancel"]

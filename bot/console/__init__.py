@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 from bot import clock
 from bot.console import access
 from bot.meetings import compliance
+from bot.meetings.attendance import label as meeting_label
 from bot.config import secret
 from bot.exports import attendance as export
 from bot.exports import record as meeting_record
@@ -215,6 +216,56 @@ def meeting_page(meeting_id: int):
                            fields=meeting_record.fields(meeting),
                            title=meeting_record.title(meeting),
                            warnings=meeting_record.warnings(meeting))
+
+
+@bp.route("/meetings/<int:meeting_id>/change", methods=["GET", "POST"])
+def meeting_change(meeting_id: int):
+    """Move a meeting (time, place, topic) or cancel it; members already told are told, as when
+    the secretary writes 改期 / 取消 in chat."""
+    from datetime import datetime as _datetime
+
+    from bot.meetings import planning
+    from bot.members import changes
+
+    leader = _leader()
+    meeting = _own_meeting(leader, meeting_id)
+    said, problem = None, None
+    if request.method == "POST":
+        now = clock.now()
+        try:
+            if request.form.get("action") == "cancel":
+                reason = (request.form.get("reason") or "").strip()[:200] or None
+                told = planning.cancel(meeting, now, reason=reason)
+                key = "change.cancelled_cli"
+            else:
+                at = (request.form.get("starts_at") or "").strip()
+                starts_at = None
+                if at:
+                    try:
+                        starts_at = _datetime.fromisoformat(at).replace(tzinfo=clock.BEIJING)
+                    except ValueError:
+                        abort(400)
+                place = (request.form.get("place") or "").strip()[:200] or None
+                topic = (request.form.get("topic") or "").strip()[:500] or None
+                before = {"starts_at": meeting.starts_at.isoformat(), "place": meeting.place,
+                          "topic": meeting.topic}
+                told = planning.move(meeting, now, starts_at=starts_at, place=place,
+                                     topic=topic)
+                key = "change.moved_cli"
+        except planning.ChangeRefused as exc:
+            db.session.rollback()
+            meeting = _own_meeting(leader, meeting_id)
+            problem = render(exc.args[0], **exc.args[1])
+        else:
+            changes.log(leader.branch_id, leader, "meeting_" + (
+                "cancel" if key == "change.cancelled_cli" else "move"), f"meeting:{meeting.id}",
+                {} if key == "change.cancelled_cli" else {"before": before}, now)
+            db.session.commit()
+            said = render(key, meeting=meeting_label(meeting), id=meeting.id, told=told)
+    local = clock.to_beijing(meeting.starts_at)
+    return render_template("meeting_change.html", leader=leader, meeting=meeting, said=said,
+                           problem=problem, label=meeting_label(meeting),
+                           starts_at=local.strftime("%Y-%m-%dT%H:%M"))
 
 
 @bp.get("/meetings/<int:meeting_id>/record.<fmt>")
