@@ -19,9 +19,9 @@ def test_the_roster_and_the_invite_sheet(app, platform, tmp_path, clock):
     sign_in(platform, client)
     page = client.get("/console/roster").get_data(as_text=True)
     assert "第一党支部 名册" in page and "共 4 人" in page
-    row = page.split("<td>张建国</td>", 1)[1].split("</tr>", 1)[0]
+    row = page.split(">张建国</a></td>", 1)[1].split("</tr>", 1)[0]
     assert "书记" in row and "已绑定" in row and "138****8001" in row and "13800138001" not in page
-    liu = page.split("<td>刘海波</td>", 1)[1].split("</tr>", 1)[0]
+    liu = page.split(">刘海波</a></td>", 1)[1].split("</tr>", 1)[0]
     assert "未绑定" in liu and "<td>是</td>" in liu and "农民" in liu  # floating, unbound
     found = client.get("/console/roster?q=海").get_data(as_text=True)
     assert "共 1 人" in found and "刘海波" in found and "张建国" not in found
