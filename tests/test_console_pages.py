@@ -259,3 +259,43 @@ def test_a_meeting_moved_and_another_cancelled_from_the_console(app, platform, f
         "starts_at": "明天", "csrf_token": token}).status_code == 400
     assert [c.kind for c in db.session.execute(select(ConsoleChange)).scalars()] == \
         ["meeting_move", "meeting_cancel"]
+
+
+def test_a_notice_composed_on_the_console_confirmed_sent_and_reminded(app, platform, fake,
+                                                                      tmp_path, clock):
+    from bot.storage.models import Notice
+    from tests.helpers import deliver
+
+    bind(platform, tmp_path, ("张建国", "o_zhang"), ("李红梅", "o_li"), ("王志强", "o_wang"),
+         ("刘海波", "o_liu"))
+    client = app.test_client()
+    sign_in(platform, client)  # 李红梅: 组织委员 (no 紧急通知)
+    page = client.get("/console/notices/new").get_data(as_text=True)
+    assert "第二党小组" in page and "name=\"urgent\"" not in page
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    form = {"audience": "group:第二党小组", "text": "周五下午3点在村委会开党小组会",
+            "at": "", "csrf_token": token}
+    preview = client.post("/console/notices/new", data={**form, "action": "preview"}
+                          ).get_data(as_text=True)
+    assert "共 2 人" in preview and "王志强、刘海波" in preview and "现在立即发送" in preview
+    assert db.session.execute(select(Notice)).first() is None  # nothing before 确认发送
+    assert "请发来通知的内容" in client.post("/console/notices/new", data={
+        **form, "text": " ", "action": "preview"}).get_data(as_text=True)
+    assert client.post("/console/notices/new", data={**form, "action": "send"}
+                       ).status_code == 200
+    notice = db.session.execute(select(Notice)).scalar_one()
+    assert notice.sender_id == store.members_by_name("李红梅")[0].id
+    told = deliver(app, fake)
+    assert "周五下午3点" in told["o_wang"][-1] and "周五下午3点" in told["o_liu"][-1]
+    assert "o_zhang" not in told
+    assert "已确认收到通知" in platform.text("o_wang", "收到")
+    detail = client.get(f"/console/notices/{notice.id}").get_data(as_text=True)
+    assert "已确认（1 人）" in detail and "未确认（1 人）" in detail and "再提醒" in detail
+    reminded = client.post(f"/console/notices/{notice.id}/remind", data={"csrf_token": token}
+                           ).get_data(as_text=True)
+    assert "1 人" in reminded and "再提醒未确认的人" not in reminded
+    assert deliver(app, fake)["o_liu"][-1].startswith("通知提醒 / 周五下午3点")  # a template
+    scheduled = client.post("/console/notices/new", data={
+        **form, "audience": "all", "at": "2026-11-21T23:00", "action": "send"}
+        ).get_data(as_text=True)
+    assert "已安排在" in scheduled and "08:00" in scheduled  # quiet hours: moved to their end

@@ -446,6 +446,82 @@ def notices_page():
                            describe=notices.describe)
 
 
+def _notice_form(leader: Member):
+    """(draft, problem) from the compose form."""
+    from datetime import datetime as _datetime
+
+    from bot.notices import drafts, rules, store as notices
+
+    text = (request.form.get("text") or "").strip()
+    audience = request.form.get("audience") or ""
+    at_text = (request.form.get("at") or "").strip()
+    at = None
+    if at_text:
+        try:
+            at = _datetime.fromisoformat(at_text).replace(tzinfo=clock.BEIJING)
+        except ValueError:
+            return None, render("calendar.bad_at", at=at_text)
+    if not rules.is_valid_audience(audience, notices.groups_of(leader.branch_id)):
+        return None, render("notice.ask_audience", choices=render(
+            "notice.audience_choices", groups="、".join(notices.groups_of(leader.branch_id))
+            or render("notice.no_groups")))
+    if not text:
+        return None, render("notice.ask_text")
+    return drafts.new_draft(leader, audience, text, at, bool(request.form.get("urgent"))), None
+
+
+@bp.route("/notices/new", methods=["GET", "POST"])
+def notice_new():
+    """发通知: the same audience choice and confirmation as in chat — 预览 shows whom it reaches
+    (and who cannot be reached, and when it goes), 确认发送 sends it."""
+    from bot.chat import outbox
+    from bot.jobs.notices import send_due_notices
+    from bot.members.rules import may_mark_urgent, may_send_notices
+    from bot.notices import drafts, store as notices
+
+    leader = _leader()
+    if not may_send_notices(leader.roles):
+        abort(403)
+    draft, problem, preview, said = None, None, None, None
+    if request.method == "POST":
+        draft, problem = _notice_form(leader)
+        if draft is not None and request.form.get("action") == "send":
+            outcome = drafts.send(leader, draft, clock.now())
+            if outcome.key in ("notice.sending", "notice.scheduled"):
+                outbox.later(send_due_notices)
+            db.session.commit()
+            said = outcome.render()
+            draft = None
+        elif draft is not None:
+            preview = drafts.summary(leader, draft, clock.now())
+    groups = notices.groups_of(leader.branch_id)
+    audiences = [(a, notices.audience_label(a)) for a in ("all", "committee", "floating")] + \
+        [(f"group:{g}", g) for g in groups]
+    return render_template("notice_new.html", leader=leader, draft=draft, problem=problem,
+                           preview=preview, said=said, audiences=audiences,
+                           urgent_allowed=may_mark_urgent(leader.roles),
+                           at=request.form.get("at", ""))
+
+
+@bp.post("/notices/<int:notice_id>/remind")
+def notice_remind(notice_id: int):
+    """再提醒: once per notice, those who have not acknowledged, outside quiet hours."""
+    from bot.chat import outbox
+    from bot.jobs.notices import send_due_notices
+    from bot.notices import sending, store as notices
+
+    leader = _leader()
+    notice = notices.find(leader.branch_id, notice_id)
+    if notice is None:
+        abort(404)
+    outcome = sending.remind(notice, clock.now())
+    if outcome.key in ("notice.remind_queued", "notice.remind_later"):
+        outbox.later(send_due_notices)
+    db.session.commit()
+    return render_template("notice_detail.html", leader=leader, said=outcome.render(),
+                           item=notices.status(notice), info=notices.describe(notice))
+
+
 @bp.get("/notices/<int:notice_id>")
 def notice_page(notice_id: int):
     """One notice, every name: acknowledged, not yet, not reached and why."""

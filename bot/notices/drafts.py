@@ -148,6 +148,19 @@ def confirm(member: Member, draft: dict, now: datetime) -> Outcome:
     """确认: the draft becomes a notice; it goes now or at its time (the caller, a way in,
     asks a worker)."""
     member.end_dialogue()
+    return send(member, draft, now)
+
+
+def new_draft(member: Member, audience: str, text: str, at: datetime | None,
+              urgent: bool) -> dict:
+    """A draft as the console's form gives it whole (chat builds one question at a time)."""
+    return {"urgent": bool(urgent and may_mark_urgent(member.roles)),
+            "urgent_refused": bool(urgent and not may_mark_urgent(member.roles)),
+            "text": text, "audience": audience, "at": at.isoformat() if at else None}
+
+
+def send(member: Member, draft: dict, now: datetime) -> Outcome:
+    """The confirmed draft becomes a notice, sent now or at its time (quiet hours applied)."""
     if not store.audience_members(member.branch_id, draft["audience"], member):
         return Outcome("notice.nobody", {"audience": store.audience_label(draft["audience"])})
     _, at = _when_line(member, draft, now)
