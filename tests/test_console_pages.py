@@ -299,3 +299,42 @@ def test_a_notice_composed_on_the_console_confirmed_sent_and_reminded(app, platf
         **form, "audience": "all", "at": "2026-11-21T23:00", "action": "send"}
         ).get_data(as_text=True)
     assert "已安排在" in scheduled and "08:00" in scheduled  # quiet hours: moved to their end
+
+
+def test_dues_recorded_from_the_console_only_by_who_may_see_dues(app, platform, tmp_path, clock):
+    from bot.storage.models import DuesPayment
+
+    bind(platform, tmp_path, ("张建国", "o_zhang"), ("李红梅", "o_li"), ("王志强", "o_wang"))
+    client = app.test_client()
+    sign_in(platform, client)  # 李红梅, 组织委员: may see dues
+    page = client.get("/console/dues?month=2026-11").get_data(as_text=True)
+    assert "本月还没交：4 人" in page
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    wang = store.members_by_name("王志强")[0]
+    due = page.split(f'name="member" value="{wang.id}"', 1)[1].split('name="amount" value="', 1
+                                                                      )[1].split('"', 1)[0]
+    wrong = client.post("/console/dues", data={
+        "month": "2026-11", "member": wang.id, "amount": "1.00", "method": "cash",
+        "paid_on": "2026-11-21", "csrf_token": token}).get_data(as_text=True)
+    assert "没有记录" in wrong and db.session.execute(select(DuesPayment)).first() is None
+    done = client.post("/console/dues", data={
+        "month": "2026-11", "member": wang.id, "amount": due, "method": "transfer",
+        "paid_on": "2026-11-21", "csrf_token": token}).get_data(as_text=True)
+    assert "已记录：王志强" in done and f"党费 {due} 元，转账" in done
+    payment = db.session.execute(select(DuesPayment)).scalar_one()
+    assert (payment.member_id, str(payment.amount), payment.method) == (wang.id, due, "transfer")
+    assert payment.recorded_by == f"member:{store.members_by_name('李红梅')[0].id}"
+    assert "本月还没交：3 人" in done
+    assert client.post("/console/dues", data={
+        "month": "2026-11", "member": wang.id, "amount": due, "method": "bitcoin",
+        "paid_on": "2026-11-21", "csrf_token": token}).status_code == 400
+    # 张建国's branch decides who sees dues: without 组织委员 among the viewers, 李红梅 may not
+    from bot.storage.models import Branch
+
+    branch = db.session.execute(select(Branch)).scalar_one()
+    branch.settings = {"dues": {"viewers": ["secretary"]}}
+    db.session.commit()
+    assert client.get("/console/dues?month=2026-11").status_code == 403
+    assert client.post("/console/dues", data={
+        "month": "2026-11", "member": wang.id, "amount": due, "method": "cash",
+        "paid_on": "2026-11-21", "csrf_token": token}).status_code == 403

@@ -399,6 +399,50 @@ FIELD_LABELS = {"name": "姓名", "phone": "手机号码", "group": "党小组",
                 "roles": "党内职务", "dues_category": "党费类别", "dues_base": "党费基数"}
 
 
+@bp.route("/dues", methods=["GET", "POST"])
+def dues_page():
+    """党费: the month's ledger (due, paid, how, arrears), who has not paid, and recording a
+    payment — only for those the branch lets see dues (书记, 组织委员 by default)."""
+    from datetime import date as _date
+    from decimal import Decimal, InvalidOperation
+
+    from bot.dues import ledger
+    from bot.dues.payments import METHOD_LABELS
+
+    leader = _leader()
+    if not ledger.may_see_ledger(leader):
+        abort(403)
+    month = request.values.get("month") or ledger.this_month(clock.now())
+    try:
+        clock.parse_month(month)
+    except ValueError:
+        abort(400)
+    said = problem = None
+    if request.method == "POST":
+        member = _own_member(leader, int(request.form.get("member") or 0))
+        method = request.form.get("method") or ""
+        try:
+            amount = Decimal(request.form.get("amount") or "")
+            paid_on = _date.fromisoformat(request.form.get("paid_on") or "")
+        except (InvalidOperation, ValueError):
+            abort(400)
+        if method not in METHOD_LABELS:
+            abort(400)
+        outcome = ledger.record(member, [month], amount, method, paid_on,
+                                f"member:{leader.id}", clock.now())
+        if outcome.key.startswith("dues.recorded"):
+            db.session.commit()
+            said = outcome.render()
+        else:
+            db.session.rollback()
+            problem = outcome.render()
+    rows = ledger.ledger_of_members(leader.branch_id, month)
+    return render_template("dues.html", leader=leader, month=month, rows=rows, said=said,
+                           problem=problem, methods=METHOD_LABELS,
+                           unpaid=[m for m, r in rows if r["due"] and not r["paid"]],
+                           today=clock.to_beijing(clock.now()).date().isoformat())
+
+
 @bp.get("/roster")
 def roster_page():
     """名册: the branch's members — status, group, roles, dues category, WeChat bound or not,

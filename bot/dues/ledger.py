@@ -241,11 +241,16 @@ def unpaid(branch_id: int, month: str) -> list[tuple[Member, Month, int]]:
 
 def ledger(branch_id: int, month: str) -> list[dict]:
     """The branch ledger for a month: one row per member (dues ledger --json)."""
+    return [row for _, row in ledger_of_members(branch_id, month)]
+
+
+def ledger_of_members(branch_id: int, month: str) -> list[tuple[Member, dict]]:
+    """(member, their row of the month's ledger) for every member of the branch."""
     rows = []
     for acc in branch_accounts(branch_id, month):
         member, line = acc.member, acc.months.get(month)
         pay = line.payment if line else None
-        rows.append({
+        rows.append((member, {
             "branch": member.branch.name,
             "name": member.name, "group": member.group.name if member.group else None,
             "category": line.base.category if line else None,
@@ -258,7 +263,7 @@ def ledger(branch_id: int, month: str) -> list[dict]:
             "method": pay.method if pay else None, "paid_by": pay.paid_by if pay else None,
             "arrears_months": len(acc.arrears(month)),
             "voluntary": str(sum((p.amount for p in acc.voluntary
-                                  if p.paid_on.strftime("%Y-%m") == month), Decimal("0.00")))})
+                                  if p.paid_on.strftime("%Y-%m") == month), Decimal("0.00")))}))
     return rows
 
 
