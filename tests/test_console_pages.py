@@ -9,6 +9,7 @@ from bot.storage.engine import db
 from bot.storage.models import ExportLog, InviteCode
 from tests.helpers import bind
 from tests.test_console import sign_in
+from tests.test_export import month  # noqa: F401  (the month fixture)
 
 
 def test_the_roster_and_the_invite_sheet(app, platform, tmp_path, clock):
@@ -338,3 +339,45 @@ def test_dues_recorded_from_the_console_only_by_who_may_see_dues(app, platform, 
     assert client.post("/console/dues", data={
         "month": "2026-11", "member": wang.id, "amount": due, "method": "cash",
         "paid_on": "2026-11-21", "csrf_token": token}).status_code == 403
+
+
+def test_the_attendance_matrix_a_cell_s_trail_and_a_correction(app, month, platform, clock):  # noqa: F811
+    from bot.storage.models import AttendanceChange, Meeting
+
+    branch, theme, committee = month
+    client = app.test_client()
+    sign_in(platform, client)  # 李红梅
+    page = client.get("/console/attendance?month=2026-11").get_data(as_text=True)
+    assert "11-06<br>主题党日" in page and "远程参加" in page and "请假" in page
+    liu = store.members_by_name("刘海波")[0]
+    cell = f"/console/attendance/{theme.id}/{liu.id}"
+    assert f'href="{cell}">缺席</a>' in page
+    trail = client.get(cell).get_data(as_text=True)
+    assert "现在：<strong>缺席</strong>" in trail and "系统（会议结束时）" in trail
+    token = trail.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    assert "补登要写明原因" in client.post(cell, data={
+        "status": "present", "reason": " ", "csrf_token": token}).get_data(as_text=True)
+    done = client.post(cell, data={"status": "present", "reason": "签到时手机没电，会上有签字",
+                                   "csrf_token": token}).get_data(as_text=True)
+    assert "已补登：刘海波" in done and "缺席 → 出席" in done and "李红梅" in done
+    change = db.session.execute(select(AttendanceChange).where(
+        AttendanceChange.member_id == liu.id, AttendanceChange.meeting_id == theme.id)
+        .order_by(AttendanceChange.id.desc())).scalars().first()
+    li = store.members_by_name("李红梅")[0]
+    assert (change.new, change.changed_by) == ("present", f"member:{li.id}")
+    assert client.post(cell, data={"status": "gone", "reason": "x", "csrf_token": token}
+                       ).status_code == 400
+    lecture = db.session.execute(select(Meeting).where(Meeting.kind == "party_lecture",
+                                                       Meeting.status == "scheduled")).scalar_one()
+    early = client.post(f"/console/attendance/{lecture.id}/{liu.id}", data={
+        "status": "present", "reason": "提前", "csrf_token": token}).get_data(as_text=True)
+    assert "还没开始，不能补登" in early
+    wang = store.members_by_name("王志强")[0]  # not on the committee: not due at the 支委会
+    assert client.get(f"/console/attendance/{committee.id}/{wang.id}").status_code == 404
+    from bot.meetings import planning as meetings
+    from tests.helpers import beijing
+
+    elsewhere = meetings.add(store.get_or_create_branch("第二党支部", "机关党委"), "committee",
+                             beijing(2026, 11, 9, 9), clock())
+    db.session.commit()
+    assert client.get(f"/console/attendance/{elsewhere.id}/{liu.id}").status_code == 404

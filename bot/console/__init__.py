@@ -443,6 +443,74 @@ def dues_page():
                            today=clock.to_beijing(clock.now()).date().isoformat())
 
 
+@bp.get("/attendance")
+def attendance_page():
+    """考勤: the month's member × meeting matrix; each cell opens its audit trail and 补登."""
+    from bot.meetings import attendance as meeting_attendance
+    from bot.meetings.rules import SHOWN_LABELS
+
+    leader = _leader()
+    here = clock.to_beijing(clock.now())
+    month = request.args.get("month") or f"{here.year:04d}-{here.month:02d}"
+    try:
+        year, number = clock.parse_month(month)
+    except ValueError:
+        abort(400)
+    matrix = meeting_attendance.month_matrix(leader.branch, year, number)
+    return render_template("attendance.html", leader=leader, month=month, matrix=matrix,
+                           labels=SHOWN_LABELS, kinds=MEETING_KINDS,
+                           to_beijing=clock.to_beijing)
+
+
+@bp.route("/attendance/<int:meeting_id>/<int:member_id>", methods=["GET", "POST"])
+def attendance_cell(meeting_id: int, member_id: int):
+    """One member at one meeting: the status, every change with who made it and why, and 补登
+    (a status by hand, with a reason) once the meeting has begun."""
+    from bot.meetings import attendance as meeting_attendance
+    from bot.meetings import rules as meeting_rules
+
+    leader = _leader()
+    meeting = _own_meeting(leader, meeting_id)
+    member = _own_member(leader, member_id)
+    if not meeting_store.is_due(meeting, member):
+        abort(404)
+    said = problem = None
+    if request.method == "POST":
+        status = request.form.get("status") or ""
+        reason = (request.form.get("reason") or "").strip()[:500]
+        if status not in meeting_rules.STATUS_LABELS:
+            abort(400)
+        if meeting.starts_at > clock.now():
+            problem = render("attendance.mark_too_early", meeting=meeting_label(meeting))
+        elif not reason:
+            problem = render("attendance.need_reason_form")
+        else:
+            old = meeting_attendance.mark(meeting, member, status, reason,
+                                          f"member:{leader.id}", clock.now())
+            db.session.commit()
+            labels = meeting_rules.SHOWN_LABELS
+            said = render("attendance.marked", name=member.name, meeting=meeting_label(meeting),
+                          old=labels.get(old, "—"), new=labels[status], reason=reason)
+    row = meeting_attendance.row_of(meeting, member)
+    status = meeting_rules.cell(meeting, True, meeting_store.counted(meeting),
+                                row.attendance if row else None)
+    changes = meeting_attendance.trail(meeting, member)
+    who = {c.changed_by: _by_name(c.changed_by) for c in changes}
+    return render_template("attendance_cell.html", leader=leader, meeting=meeting,
+                           member=member, label=meeting_label(meeting), status=status,
+                           labels=meeting_rules.SHOWN_LABELS, statuses=meeting_rules.STATUS_LABELS,
+                           changes=changes, who=who, said=said, problem=problem, row=row,
+                           to_beijing=clock.to_beijing)
+
+
+def _by_name(by: str) -> str:
+    """member:12 → the member's name; system / cli as they are said."""
+    if by.startswith("member:"):
+        found = db.session.get(Member, int(by.split(":", 1)[1]))
+        return found.name if found else by
+    return render(f"attendance.by_{by}") if by in ("system", "cli") else by
+
+
 @bp.get("/roster")
 def roster_page():
     """名册: the branch's members — status, group, roles, dues category, WeChat bound or not,

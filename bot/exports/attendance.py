@@ -21,9 +21,9 @@ from bot.clock import to_beijing
 from bot.dues.payments import METHOD_LABELS
 from bot.clock import month_bounds
 from bot.replies import load
-from bot.meetings.rules import SHOWN_LABELS, STATUS_LABELS, UNRECORDED, attendance_of
+from bot.meetings.rules import NOT_DUE, OPEN, SHOWN_LABELS, STATUS_LABELS, UNRECORDED, cell
 from bot.meetings.rules import MEETING_KINDS
-from bot.members.rules import COMMITTEE_ROLES, mask_phone
+from bot.members.rules import mask_phone
 from bot.members.rules import STATUS_LABELS as MEMBER_STATUS
 from bot.floating import reports as floating
 from bot.meetings import store as meeting_store
@@ -32,7 +32,7 @@ from bot.exports.links import file_name, free_path
 from bot.exports.cells import csv_value
 from bot.exports.paper import INTEGER, MONEY, PERCENT, Sheet, write_book
 from bot.storage.models import (Branch, ExportLog, FloatingContact, FloatingPeriod, FloatingReport,
-                                Meeting, MeetingAttendance, Member, StudyCheckin)
+                                Meeting, Member, StudyCheckin)
 
 
 
@@ -58,14 +58,7 @@ def build(branch: Branch, year: int, month: int, now: datetime, with_dues: bool,
     start, end = month_bounds(year, month)
     members = _members(branch)
     found = meeting_store.in_range(start, end, branch.id)
-    rows = defaultdict(dict)  # plain rows, not ORM objects: a month can hold 100,000
-    for row in db.session.execute(select(
-            MeetingAttendance.id, MeetingAttendance.meeting_id, MeetingAttendance.member_id,
-            MeetingAttendance.attendance, MeetingAttendance.rsvp, MeetingAttendance.leave_status,
-            MeetingAttendance.leave_reason, MeetingAttendance.leave_decided_by,
-            MeetingAttendance.leave_decided_at, MeetingAttendance.leave_requested_at).where(
-            MeetingAttendance.meeting_id.in_([m.id for m in found]))):
-        rows[row.meeting_id][row.member_id] = row
+    rows = meeting_store.month_rows([m.id for m in found])
     titles = {section: _title(section, branch, year, month)
               for section in ("attendance", "leave", "study", "dues", "floating")}
     sheets = [attendance_sheet(titles["attendance"], members, found, rows),
@@ -80,26 +73,16 @@ def build(branch: Branch, year: int, month: int, now: datetime, with_dues: bool,
 
 def _status(meeting: Meeting, member: Member, rows, roles: set[str], w: dict,
             counted: bool) -> str:
-    """The cell: the member's status; — where not due (or not yet a member); 未记录 at a
+    """The cell as printed: a status; — where not due (or not yet a member); 未记录 at a
     meeting from before the branch started here, or unmarked at one entered afterwards."""
-    if not _due(meeting, member, roles):
-        return w["not_due"]
-    if not counted:
-        return SHOWN_LABELS[UNRECORDED]
     row = rows[meeting.id].get(member.id)
-    status = attendance_of(meeting, row.attendance if row is not None else None)
-    return SHOWN_LABELS[status] if status else w["open"]
+    code = cell(meeting, _due(meeting, member, roles), counted,
+                row.attendance if row is not None else None)
+    return {NOT_DUE: w["not_due"], OPEN: w["open"]}.get(code) or SHOWN_LABELS[code]
 
 
 def _due(meeting: Meeting, member: Member, roles: set[str]) -> bool:
-    """meeting_store.is_due, with the member's roles worked out once per member."""
-    if not meeting_store.member_since(member, to_beijing(meeting.starts_at).date()):
-        return False
-    if meeting.audience == "group":
-        return member.group_id == meeting.group_id
-    if meeting.audience == "committee":
-        return bool(roles & COMMITTEE_ROLES)
-    return True
+    return meeting_store.audience_includes(meeting, member, roles)
 
 
 def attendance_sheet(title, members, found, rows) -> Sheet:

@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -314,6 +315,43 @@ def details(meeting: Meeting) -> dict:
     return {"when": when(meeting.starts_at), "kind": MEETING_KINDS[meeting.kind],
             "place": render("schedule.place", place=meeting.place) if meeting.place else "",
             "topic": render("schedule.topic", topic=meeting.topic) if meeting.topic else ""}
+
+
+# A month at a glance (the console's 考勤) -------------------------------------------------------
+
+@dataclass
+class MonthMatrix:
+    """A branch's month: its meetings, its members, and each member's cell at each meeting
+    (rules.cell: a status, unrecorded, open or not_due)."""
+
+    meetings: list[Meeting]
+    members: list[Member]
+    cells: list[list[str]]
+
+
+def month_matrix(branch, year: int, month: int) -> MonthMatrix:
+    """Every member × every meeting of the month, in four queries whatever the size."""
+    from bot.clock import month_bounds
+
+    start, end = month_bounds(year, month)
+    found = store.in_range(start, end, branch.id)
+    rows = store.month_rows([m.id for m in found])
+    members = member_store.roster(branch.id)
+    counted = [store.counted(m) for m in found]
+    cells = []
+    for member in members:
+        roles = member.roles
+        cells.append([rules.cell(m, store.audience_includes(m, member, roles), c,
+                                 getattr(rows[m.id].get(member.id), "attendance", None))
+                      for m, c in zip(found, counted)])
+    return MonthMatrix(found, members, cells)
+
+
+def trail(meeting: Meeting, member: Member) -> list[AttendanceChange]:
+    """The audit trail of one member's status at one meeting, oldest first."""
+    return list(db.session.execute(select(AttendanceChange).where(
+        AttendanceChange.meeting_id == meeting.id, AttendanceChange.member_id == member.id)
+        .order_by(AttendanceChange.changed_at, AttendanceChange.id)).scalars())
 
 
 # Questions about attendance ------------------------------------------------------------------

@@ -83,6 +83,19 @@ def status_at_close(row) -> str:
     return "absent"
 
 
+NOT_DUE, OPEN = "not_due", "open"  # a month's cell: not of the audience; not closed yet
+
+
+def cell(meeting, due: bool, counted: bool, status: str | None) -> str:
+    """One member's cell in a month's attendance (the workbook, the console's matrix): a
+    status, unrecorded, open, or not_due (not of the audience, or not yet a member)."""
+    if not due:
+        return NOT_DUE
+    if not counted:
+        return UNRECORDED
+    return attendance_of(meeting, status) or OPEN
+
+
 def attendance_of(meeting, status: str | None) -> str | None:
     """A due member's status as shown: their own; at a closed meeting without one, absent —
     or unrecorded at a meeting the secretary entered afterwards (补录), whose attendance is

@@ -56,16 +56,36 @@ def due_members(meeting: Meeting) -> list[Member]:
     return list(db.session.execute(query.options(joinedload(Member.group))).scalars())
 
 
-def is_due(meeting: Meeting, member: Member) -> bool:
-    """Is member due at meeting?"""
-    if member.branch_id != meeting.branch_id or not counted(meeting) or \
-            not member_since(member, to_beijing(meeting.starts_at).date()):
+def is_due(meeting: Meeting, member: Member, roles: set[str] | None = None) -> bool:
+    """Is member due at meeting? (`roles`: the member's, when worked out once for many.)"""
+    if member.branch_id != meeting.branch_id or not counted(meeting):
+        return False
+    return audience_includes(meeting, member, member.roles if roles is None else roles)
+
+
+def audience_includes(meeting: Meeting, member: Member, roles: set[str]) -> bool:
+    """Was the member of the meeting's audience on its day (whether or not it counts)?"""
+    if not member_since(member, to_beijing(meeting.starts_at).date()):
         return False
     if meeting.audience == "group":
         return member.group_id == meeting.group_id
     if meeting.audience == "committee":
-        return bool(member.roles & COMMITTEE_ROLES)
+        return bool(roles & COMMITTEE_ROLES)
     return True
+
+
+def month_rows(meeting_ids: list[int]) -> dict[int, dict[int, object]]:
+    """meeting id -> member id -> the member's answer and status, as plain rows (not ORM
+    objects: a branch's month can hold 100,000) — for the workbook and the console's matrix."""
+    rows: dict[int, dict[int, object]] = {mid: {} for mid in meeting_ids}
+    for row in db.session.execute(select(
+            MeetingAttendance.id, MeetingAttendance.meeting_id, MeetingAttendance.member_id,
+            MeetingAttendance.attendance, MeetingAttendance.rsvp, MeetingAttendance.leave_status,
+            MeetingAttendance.leave_reason, MeetingAttendance.leave_decided_by,
+            MeetingAttendance.leave_decided_at, MeetingAttendance.leave_requested_at).where(
+            MeetingAttendance.meeting_id.in_(meeting_ids))):
+        rows[row.meeting_id][row.member_id] = row
+    return rows
 
 
 def upcoming_for(member: Member, now: datetime, limit: int = 5,
