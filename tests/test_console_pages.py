@@ -381,3 +381,58 @@ def test_the_attendance_matrix_a_cell_s_trail_and_a_correction(app, month, platf
                              beijing(2026, 11, 9, 9), clock())
     db.session.commit()
     assert client.get(f"/console/attendance/{elsewhere.id}/{liu.id}").status_code == 404
+
+
+def test_answers_and_study_entered_on_a_member_s_behalf(app, platform, fake, tmp_path, clock):
+    from bot.meetings import planning as meetings
+    from bot.storage.models import Branch, MeetingAttendance, StudyCheckin
+    from tests.helpers import beijing
+
+    bind(platform, tmp_path, ("张建国", "o_zhang"), ("李红梅", "o_li"))  # 刘海波: no WeChat
+    branch = db.session.execute(select(Branch)).scalar_one()
+    theme = meetings.add(branch, "theme_day", beijing(2026, 11, 27, 14, 30), clock())
+    lecture = meetings.add(branch, "party_lecture", beijing(2026, 11, 28, 9), clock())
+    db.session.commit()
+    client = app.test_client()
+    sign_in(platform, client)
+    liu = store.members_by_name("刘海波")[0]
+    li = store.members_by_name("李红梅")[0]
+    page = client.get(f"/console/roster/{liu.id}/behalf").get_data(as_text=True)
+    assert "代刘海波登记" in page and "主题党日" in page
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    said = client.post(f"/console/roster/{liu.id}/behalf", data={
+        "what": "yes", "meeting": theme.id, "csrf_token": token}).get_data(as_text=True)
+    assert "已代刘海波报名：主题党日" in said
+    row = db.session.execute(select(MeetingAttendance).where(
+        MeetingAttendance.member_id == liu.id, MeetingAttendance.meeting_id == theme.id)
+        ).scalar_one()
+    assert (row.rsvp, row.entered_by) == ("yes", f"member:{li.id}")
+    assert "请假要写明原因" in client.post(f"/console/roster/{liu.id}/behalf", data={
+        "what": "leave", "meeting": lecture.id, "csrf_token": token}).get_data(as_text=True)
+    leave = client.post(f"/console/roster/{liu.id}/behalf", data={
+        "what": "leave", "meeting": lecture.id, "reason": "腿脚不便", "approve": "1",
+        "csrf_token": token}).get_data(as_text=True)
+    assert "已代刘海波请假：党课" in leave and "并已批准" in leave
+    row = db.session.execute(select(MeetingAttendance).where(
+        MeetingAttendance.member_id == liu.id, MeetingAttendance.meeting_id == lecture.id)
+        ).scalar_one()
+    assert (row.leave_status, row.attendance, row.entered_by) == \
+        ("approved", "excused", f"member:{li.id}")
+    study = client.post(f"/console/roster/{liu.id}/behalf", data={
+        "what": "study", "day": "2026-11-21", "material": "党章", "minutes": "30",
+        "reflection": "不忘初心", "csrf_token": token}).get_data(as_text=True)
+    assert "已代刘海波记录今天的学习" in study
+    record = db.session.execute(select(StudyCheckin)).scalar_one()
+    assert (record.member_id, record.minutes, record.entered_by) == (liu.id, 30,
+                                                                     f"member:{li.id}")
+    late = client.post(f"/console/roster/{liu.id}/behalf", data={
+        "what": "study", "day": "2026-11-01", "csrf_token": token}).get_data(as_text=True)
+    assert "只能补记最近" in late  # the member's own rules apply
+    from openpyxl import load_workbook
+
+    out = tmp_path / "nov.xlsx"
+    from bot.cli.exports import group as export_cli
+    assert app.test_cli_runner().invoke(export_cli, ["attendance", "--month", "2026-11", "--out",
+                                                     str(out)]).exit_code == 0
+    leave_rows = [[c.value for c in row] for row in load_workbook(out)["请假明细"].iter_rows()]
+    assert any(r[0] == "刘海波" and r[2] == "腿脚不便（李红梅代登记）" for r in leave_rows)

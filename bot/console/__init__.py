@@ -394,6 +394,58 @@ def member_page(member_id: int):
                            roles=org.ROLE_LABELS, categories=org.DUES_CATEGORY_LABELS)
 
 
+@bp.route("/roster/<int:member_id>/behalf", methods=["GET", "POST"])
+def behalf_page(member_id: int):
+    """代登记: a member without WeChat (often the eldest) has their 参加, 请假 or study
+    entered by the leader, exactly as their own would be, marked as entered on their behalf."""
+    from bot.meetings import attendance as meeting_attendance
+    from bot.members import changes
+    from bot.study import checkins
+
+    leader = _leader()
+    member = _own_member(leader, member_id)
+    now = clock.now()
+    said = problem = None
+    if request.method == "POST":
+        what = request.form.get("what")
+        if what in ("yes", "leave"):
+            meeting = _own_meeting(leader, int(request.form.get("meeting") or 0))
+            reason = (request.form.get("reason") or "").strip()[:200] or None
+            if what == "leave" and not reason:
+                problem = render("behalf.need_reason")
+                outcome = None
+            else:
+                outcome = meeting_attendance.on_behalf(
+                    member, meeting, what, reason, leader, now,
+                    approve=bool(request.form.get("approve")))
+        elif what == "study":
+            try:
+                minutes = int(request.form.get("minutes") or 0) or None
+            except ValueError:
+                abort(400)
+            day = request.form.get("day") or None
+            slots = {"date": day, "material": (request.form.get("material") or "").strip()[:200]
+                     or None, "duration": {"minutes": minutes} if minutes else None,
+                     "reflection": (request.form.get("reflection") or "").strip() or None}
+            outcome = checkins.on_behalf(member, slots, leader, now)
+        else:
+            abort(400)
+        if outcome is not None and outcome.key.startswith("behalf."):
+            changes.log(leader.branch_id, leader, f"behalf_{what}", f"member:{member.id}", {}, now)
+            db.session.commit()
+            said = outcome.render()
+        elif outcome is not None:
+            db.session.rollback()
+            member = _own_member(leader, member_id)
+            problem = outcome.render()
+    today = clock.to_beijing(now).date()
+    return render_template("behalf.html", leader=leader, member=member, said=said,
+                           problem=problem, label=meeting_label,
+                           coming=meeting_store.upcoming_for(member, now, limit=10),
+                           today=today.isoformat(),
+                           yesterday=(today - timedelta(days=1)).isoformat())
+
+
 # the roster's fields as the secretary's sheet names them (the roster's own headers)
 FIELD_LABELS = {"name": "姓名", "phone": "手机号码", "group": "党小组", "status": "人员类别",
                 "roles": "党内职务", "dues_category": "党费类别", "dues_base": "党费基数"}

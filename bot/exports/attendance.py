@@ -141,7 +141,10 @@ def leave_sheet(title, members, found, rows) -> Sheet:
             sheet.rows.append([
                 names.get(row.member_id, ""),
                 f"{to_beijing(meeting.starts_at):%Y-%m-%d %H:%M} {MEETING_KINDS[meeting.kind]}",
-                row.leave_reason or "", w["decisions"].get(row.leave_status, ""),
+                (row.leave_reason or "") + (w["on_behalf"].format(
+                    name=names.get(int(row.entered_by.split(":")[1]), ""))
+                    if row.entered_by else ""),
+                w["decisions"].get(row.leave_status, ""),
                 names.get(row.leave_decided_by, "") if row.leave_decided_by else "",
                 f"{to_beijing(row.leave_decided_at):%Y-%m-%d %H:%M}"
                 if row.leave_decided_at else "",

@@ -302,6 +302,31 @@ def decide(leader: Member, numbers: list[int], approve: bool, now: datetime) -> 
     return outcomes
 
 
+def on_behalf(member: Member, meeting: Meeting, answer: str, reason: str | None,
+              leader: Member, now: datetime, approve: bool = False) -> Outcome:
+    """代登记: a leader enters a member's 参加 or 请假 (a member without WeChat, often the
+    eldest) exactly as the member's own would be made, marked as entered on their behalf; a
+    leave may be approved at once. The leader-facing sentence, or the refusal."""
+    slots = {"meeting": meeting.kind, "date": to_beijing(meeting.starts_at).date().isoformat()}
+    if answer == "yes":
+        outcome = rsvp_yes(member, slots, now)
+    else:
+        outcome = request(member, slots, now, reason=reason)
+    if outcome.key not in ("rsvp.ok", "rsvp.ok_after_leave", "leave.received"):
+        return outcome
+    row = row_of(meeting, member) or row_for(meeting, member, now)
+    row.entered_by = f"member:{leader.id}"
+    if answer == "yes":
+        return Outcome("behalf.yes", {"name": member.name, "meeting": label(meeting)})
+    approved = ""
+    if approve:
+        db.session.flush()
+        decide(leader, [row.id], True, now)
+        approved = render("behalf.approved")
+    return Outcome("behalf.leave", {"name": member.name, "meeting": label(meeting),
+                                    "reason": reason, "number": row.id, "approved": approved})
+
+
 # How a meeting is named ----------------------------------------------------------------------
 
 def label(meeting: Meeting) -> str:

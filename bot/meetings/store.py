@@ -82,7 +82,8 @@ def month_rows(meeting_ids: list[int]) -> dict[int, dict[int, object]]:
             MeetingAttendance.id, MeetingAttendance.meeting_id, MeetingAttendance.member_id,
             MeetingAttendance.attendance, MeetingAttendance.rsvp, MeetingAttendance.leave_status,
             MeetingAttendance.leave_reason, MeetingAttendance.leave_decided_by,
-            MeetingAttendance.leave_decided_at, MeetingAttendance.leave_requested_at).where(
+            MeetingAttendance.leave_decided_at, MeetingAttendance.leave_requested_at,
+            MeetingAttendance.entered_by).where(
             MeetingAttendance.meeting_id.in_(meeting_ids))):
         rows[row.meeting_id][row.member_id] = row
     return rows

@@ -308,6 +308,8 @@ class MeetingAttendance(db.Model):
     attendance: Mapped[str | None] = mapped_column(String(10))  # present/remote/excused/absent
     signed_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # None: the member's own answer; member:<id>: a leader entered it on their behalf (代登记)
+    entered_by: Mapped[str | None] = mapped_column(String(100))
 
 
 class AttendanceChange(db.Model):
@@ -425,6 +427,7 @@ class StudyCheckin(db.Model):
     minutes: Mapped[int | None] = mapped_column(Integer)
     reflection: Mapped[str | None] = mapped_column(Text)  # 心得
     entries: Mapped[int] = mapped_column(Integer, default=1)  # messages merged into this record
+    entered_by: Mapped[str | None] = mapped_column(String(100))  # member:<id>: 代登记
     # Digests of the messages merged (bot/study/checkins.py): the same text again is a repeat,
     # a different text never is.
     digests: Mapped[list | None] = mapped_column(JSON)

@@ -89,6 +89,19 @@ def _short(text: str) -> str:
     return text if len(text) <= REFLECTION_SHOWN else text[:REFLECTION_SHOWN] + "…"
 
 
+def on_behalf(member: Member, slots: dict, leader: Member, now: datetime) -> Outcome:
+    """代登记 of a check-in by a leader: recorded as the member's own would be, marked."""
+    outcome = checkin(member, slots, now)
+    if outcome.key not in ("study.recorded", "study.added"):
+        return outcome
+    day = date.fromisoformat(slots["date"]) if slots.get("date") else to_beijing(now).date()
+    record = store.records_of_day(member.id, day)[-1]
+    record.entered_by = f"member:{leader.id}"
+    return Outcome("behalf.study", {"name": member.name, "day": _day(day, to_beijing(now).date()),
+                                    "what": _what(slots.get("material"), (slots.get("duration")
+                                                                          or {}).get("minutes"))})
+
+
 def _day(day: date, today: date) -> str:
     if day == today:
         return render("study.today")

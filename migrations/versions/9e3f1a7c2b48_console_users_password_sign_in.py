@@ -1,5 +1,5 @@
 """console users: a leader's password sign-in where a computer has no WeChat; the console's
-audit trail of changes
+audit trail of changes; answers and study entered on a member's behalf (entered_by)
 
 Revision ID: 9e3f1a7c2b48
 Revises: 7b2e4c9a1d05
@@ -41,9 +41,17 @@ def upgrade():
         sa.PrimaryKeyConstraint('id'))
     op.create_index('ix_console_changes_branch_id', 'console_changes', ['branch_id'])
     op.create_index('ix_console_changes_created_at', 'console_changes', ['created_at'])
+    with op.batch_alter_table('meeting_attendance') as batch:
+        batch.add_column(sa.Column('entered_by', sa.String(length=100), nullable=True))
+    with op.batch_alter_table('study_checkins') as batch:
+        batch.add_column(sa.Column('entered_by', sa.String(length=100), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('study_checkins') as batch:
+        batch.drop_column('entered_by')
+    with op.batch_alter_table('meeting_attendance') as batch:
+        batch.drop_column('entered_by')
     op.drop_index('ix_console_changes_created_at', table_name='console_changes')
     op.drop_index('ix_console_changes_branch_id', table_name='console_changes')
     op.drop_table('console_changes')
