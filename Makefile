@@ -7,8 +7,10 @@ export FLASK_APP := wsgi
 .PHONY: demo test bench clean system model
 # Programs the export tests open the papers with: LibreOffice Calc and Writer (workbooks and the
 # .docx record to PDF), poppler (PDF to PNG, its page size and text), and a font with Chinese
-# glyphs. Debian packages, installed once (as root, or with sudo).
-SYSTEM_PACKAGES := libreoffice-calc libreoffice-writer poppler-utils fonts-noto-cjk
+# glyphs; Chromium and its driver for the console's browser tests (Selenium). Debian packages,
+# installed once (as root, or with sudo).
+SYSTEM_PACKAGES := libreoffice-calc libreoffice-writer poppler-utils fonts-noto-cjk chromium \
+	chromium-driver
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
