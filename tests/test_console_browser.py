@@ -13,7 +13,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -62,6 +63,19 @@ def text(browser) -> str:
     return browser.find_element(By.TAG_NAME, "body").text
 
 
+def wait_for(browser, *words: str) -> str:
+    """The page's text once every one of words is on it (a click loads the next page: the
+    old one's elements go stale meanwhile); fails after 10 s."""
+    def ready(driver):
+        try:
+            found = driver.find_element(By.TAG_NAME, "body").text
+        except StaleElementReferenceException:
+            return False
+        return found if all(w in found for w in words) else False
+
+    return WebDriverWait(browser, 10).until(ready)
+
+
 def test_a_secretary_s_morning_on_the_console(app, platform, fake, tmp_path, clock, live,
                                               browser):
     bind(platform, tmp_path, ("张建国", "o_zhang"), ("李红梅", "o_li"), ("王志强", "o_wang"),
@@ -84,10 +98,10 @@ def test_a_secretary_s_morning_on_the_console(app, platform, fake, tmp_path, clo
 
     # --- approve the leave ---------------------------------------------------------------------
     browser.find_element(By.LINK_TEXT, "有 1 个请假等您批准").click()
-    assert "孩子生病" in text(browser)
+    wait_for(browser, "孩子生病")
     shot(browser, "leave")
     browser.find_element(By.XPATH, "//button[text()='批准']").click()
-    assert "已批准王志强的请假" in text(browser)
+    wait_for(browser, "已批准王志强的请假")
     db.session.expire_all()
     assert db.session.execute(select(MeetingAttendance.leave_status)).scalar_one() == "approved"
     db.session.commit()
@@ -101,7 +115,7 @@ def test_a_secretary_s_morning_on_the_console(app, platform, fake, tmp_path, clo
     browser.find_element(By.TAG_NAME, "summary").click()
     browser.find_element(By.NAME, "file").send_keys(str(roster))
     browser.find_element(By.XPATH, "//button[text()='导入']").click()
-    assert "新增 1 人" in text(browser)
+    wait_for(browser, "新增 1 人")
     db.session.commit()
     assert store.members_by_name("周敏")
 
@@ -114,7 +128,7 @@ def test_a_secretary_s_morning_on_the_console(app, platform, fake, tmp_path, clo
     place.send_keys("村委会三楼")
     shot(browser, "meeting-change")
     browser.find_element(By.XPATH, "//button[text()='保存调整']").click()
-    assert "已调整" in text(browser)
+    wait_for(browser, "已调整")
     db.session.expire_all()
     moved = db.session.get(Meeting, theme.id)
     assert moved.starts_at == beijing(2026, 11, 28, 15) and moved.place == "村委会三楼"
@@ -125,10 +139,10 @@ def test_a_secretary_s_morning_on_the_console(app, platform, fake, tmp_path, clo
     Select(browser.find_element(By.NAME, "audience")).select_by_visible_text("全体党员")
     browser.find_element(By.NAME, "text").send_keys("周五下午3点在村委会三楼开主题党日，请准时参加")
     browser.find_element(By.XPATH, "//button[text()='下一步：核对']").click()
-    assert "共 4 人" in text(browser) and "现在立即发送" in text(browser)
+    wait_for(browser, "共 4 人", "现在立即发送")
     shot(browser, "notice-preview")
     browser.find_element(By.XPATH, "//button[text()='确认发送']").click()
-    assert "正在发给" in text(browser)
+    wait_for(browser, "正在发给")
     db.session.commit()
     delivered = deliver(app, fake)
     assert "周五下午3点" in delivered["o_wang"][-1]
@@ -145,7 +159,7 @@ def test_a_secretary_s_morning_on_the_console(app, platform, fake, tmp_path, clo
     assert "本月还没交" in text(browser)
     shot(browser, "dues")
     browser.find_element(By.XPATH, "(//button[text()='记上'])[1]").click()
-    assert "已记录：" in text(browser)
+    wait_for(browser, "已记录：")
     db.session.commit()
     assert db.session.execute(select(DuesPayment)).scalar_one().recorded_by.startswith("member:")
     db.session.commit()

@@ -9,6 +9,7 @@ from bot.storage.engine import db
 from bot.storage.models import ExportLog, InviteCode
 from tests.helpers import bind
 from tests.test_console import sign_in
+from tests.test_console_browser import ARTIFACTS
 from tests.test_export import month  # noqa: F401  (the month fixture)
 
 
@@ -436,3 +437,24 @@ def test_answers_and_study_entered_on_a_member_s_behalf(app, platform, fake, tmp
                                                      str(out)]).exit_code == 0
     leave_rows = [[c.value for c in row] for row in load_workbook(out)["请假明细"].iter_rows()]
     assert any(r[0] == "刘海波" and r[2] == "腿脚不便（李红梅代登记）" for r in leave_rows)
+
+
+def test_the_home_page_at_a_glance_with_its_two_charts(app, month, platform, clock):  # noqa: F811
+    client = app.test_client()
+    sign_in(platform, client)
+    quiet = client.get("/console/").get_data(as_text=True)
+    assert "今天需要您关注的事" in quiet and "今天没有需要特别处理的事" in quiet
+    assert "编号" in platform.text("o_wang", "11月27日党课请假，出差")
+    page = client.get("/console/").get_data(as_text=True)  # the secretary's digest, on a page
+    glance = page.split("今天需要您关注的事", 1)[1].split('<div class="charts">', 1)[0]
+    assert "<strong>待批请假</strong>" in glance and "王志强" in glance and "出差" in glance
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "console-home-charts.html").write_text(page, encoding="utf-8")  # to look at
+    # 出席率: November's closed meetings — 2 of 14 statuses present or remote (theme day 2 of 4;
+    # the 支委会, both 党小组会 and the 20th's 党课 nobody signed in)
+    assert ">14%</text>" in page and ">11月</text>" in page and page.count("无会") == 5
+    # 三会一课 of 2026-Q4 counted from November (the branch started on the 1st): November's and
+    # December's 4 each and the 党课 (still to come); the 支部党员大会 is 未记录 (the quarter began
+    # before the start, none planned): 1 of 9 met (November's 主题党日)
+    assert ">1 / 9</text>" in page and "2026年4季度" in page
+    assert page.count("<svg") == 2

@@ -166,7 +166,18 @@ def home():
         abort(400)
     found = meeting_store.in_range(*clock.month_bounds(year, number), leader.branch_id)
     quarter = f"{here.year}-Q{quarter_of(here.date())[1]}"
+    from bot import digest
+    from bot.meetings import attendance as meeting_attendance
+    from bot.replies import load
+
+    items = digest.collect(leader.branch, clock.now())
+    sections: dict[str, list[str]] = {}
+    for item in items:
+        sections.setdefault(item.section, []).append(item.text)
     return render_template("home.html", leader=leader, month=month, meetings=found,
+                           sections=sections, section_names=load("replies")["digest"]["names"],
+                           rates=meeting_attendance.rates_by_month(leader.branch, clock.now()),
+                           quarters=compliance.by_quarter(leader.branch, clock.now()),
                            kinds=MEETING_KINDS, quarter=quarter, to_beijing=clock.to_beijing,
                            answers=meeting_store.answer_counts([m.id for m in found]),
                            pending=len(meeting_store.pending_leave(leader.branch_id)))

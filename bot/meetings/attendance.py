@@ -372,6 +372,24 @@ def month_matrix(branch, year: int, month: int) -> MonthMatrix:
     return MonthMatrix(found, members, cells)
 
 
+def rates_by_month(branch, now: datetime, months: int = 6) -> list[tuple[str, float | None]]:
+    """出席率 of the branch's last `months` months ("2026-11", share present or remote among
+    the statuses of its closed meetings that count; None for a month with none)."""
+    from bot.clock import add_months, month_of
+
+    last = month_of(to_beijing(now))
+    keys = [add_months(last, -i) for i in range(months - 1, -1, -1)]
+    first_year, first_month = (int(part) for part in keys[0].split("-"))
+    since = datetime(first_year, first_month, 1, tzinfo=BEIJING)
+    tally: dict[str, list[int]] = {key: [0, 0] for key in keys}
+    for _, starts_at, status in store.final_statuses(branch.id, since):
+        key = month_of(to_beijing(starts_at))
+        if key in tally:
+            tally[key][0] += status in ("present", "remote")
+            tally[key][1] += 1
+    return [(key, present / total if total else None) for key, (present, total) in tally.items()]
+
+
 def trail(meeting: Meeting, member: Member) -> list[AttendanceChange]:
     """The audit trail of one member's status at one meeting, oldest first."""
     return list(db.session.execute(select(AttendanceChange).where(

@@ -126,6 +126,18 @@ def as_json(branch: Branch, year: int, quarter: int) -> dict:
             "started_on": branch.started_on.isoformat() if branch.started_on else None}
 
 
+def by_quarter(branch: Branch, now: datetime, quarters: int = 4) -> list[tuple[str, int, int]]:
+    """三会一课 of the last `quarters` quarters: (2026-Q4, requirements met, requirements that
+    count — those of periods before the branch started here are left out)."""
+    year, quarter = clock.quarter_of(to_beijing(now).date())
+    out = []
+    for _ in range(quarters):
+        found = [r for r in check(branch, year, quarter) if r.status != UNRECORDED]
+        out.append((f"{year}-Q{quarter}", sum(r.met for r in found), len(found)))
+        year, quarter = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+    return out[::-1]
+
+
 def not_yet_held(branch: Branch, now: datetime) -> list[Requirement]:
     """This quarter's requirements not met yet, counting only months that have begun."""
     today = to_beijing(now).date()
