@@ -458,3 +458,87 @@ def test_the_home_page_at_a_glance_with_its_two_charts(app, month, platform, clo
     # before the start, none planned): 1 of 9 met (November's 主题党日)
     assert ">1 / 9</text>" in page and "2026年4季度" in page
     assert page.count("<svg") == 2
+
+
+def test_study_and_floating_pages(app, month, platform, clock):  # noqa: F811
+    from bot.storage.models import FloatingContact
+
+    client = app.test_client()
+    sign_in(platform, client)
+    study = client.get("/console/study?month=2026-11").get_data(as_text=True)
+    row = study.split("<td>王志强</td>", 1)[1].split("</tr>", 1)[0]
+    assert "<td>1</td><td>40</td>" in row and "党章第三章" in row and "心得：要把学习成果" in row
+    assert "排名" not in study.replace("不排名次", "")
+    floating = client.get("/console/floating").get_data(as_text=True)
+    assert "张建国" in floating and "苏州" in floating  # 张建国 reported out in the fixture
+    token = floating.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    zhang = store.members_by_name("张建国")[0]
+    future = client.post("/console/floating", data={
+        "member": zhang.id, "on": "2026-12-30", "note": "x", "csrf_token": token})
+    assert "不能晚于今天" in future.get_data(as_text=True)
+    done = client.post("/console/floating", data={
+        "member": zhang.id, "on": "2026-11-21", "note": "电话联系，一切正常",
+        "csrf_token": token}).get_data(as_text=True)
+    assert "已记录：2026年11月21日联系了张建国" in done
+    contact = db.session.execute(select(FloatingContact).order_by(FloatingContact.id.desc())
+                                 ).scalars().first()
+    assert (contact.note, contact.by) == ("电话联系，一切正常",
+                                          f"member:{store.members_by_name('李红梅')[0].id}")
+
+
+def test_who_may_reach_what(app, month, platform, tmp_path, clock):  # noqa: F811
+    """A member, a group leader, and another branch's secretary: refused (401/403/404), and
+    nothing changes."""
+    from bot.members.roster import import_file
+    from bot.storage.models import ConsoleChange, Meeting, MeetingAttendance
+    from tests.helpers import write_roster
+
+    branch, theme, committee = month
+    assert "只有支部书记" in platform.text("o_wang", "控制台")  # 王志强: 党小组长
+    assert "只有支部书记" in platform.text("o_liu", "控制台")  # 刘海波: a member
+    import_file(write_roster(tmp_path / "other.csv", [
+        "钱伟,13900139001,第二党支部,,正式党员,书记,在职,5000,否"]), clock(), "机关党委")
+    db.session.commit()
+    qian = store.members_by_name("钱伟")[0]
+    code = store.invite_code_for(qian, clock(), 30).code
+    db.session.commit()
+    assert "绑定成功" in platform.text("o_qian", f"绑定 {code}")
+    other = app.test_client()
+    sign_in(platform, other, "o_qian")  # the second branch's own secretary
+    assert "第二党支部 控制台" in other.get("/console/").get_data(as_text=True)
+    token = other.get("/console/roster").get_data(as_text=True).split(
+        'name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    wang = store.members_by_name("王志强")[0]
+    notice_id = 1
+    before = (db.session.execute(select(MeetingAttendance.attendance).order_by(
+        MeetingAttendance.id)).all(), theme.starts_at, wang.phone)
+    for path in (f"/console/meetings/{theme.id}", f"/console/meetings/{theme.id}/change",
+                 f"/console/meetings/{theme.id}/record.docx", f"/console/roster/{wang.id}",
+                 f"/console/roster/{wang.id}/behalf", f"/console/attendance/{theme.id}/{wang.id}",
+                 f"/console/notices/{notice_id}"):
+        assert other.get(path).status_code == 404, path
+    for path, data in ((f"/console/meetings/{theme.id}/change", {"action": "cancel"}),
+                       (f"/console/roster/{wang.id}", {"name": "x", "phone": "13900000000"}),
+                       (f"/console/roster/{wang.id}/behalf", {"what": "yes",
+                                                              "meeting": theme.id}),
+                       (f"/console/attendance/{theme.id}/{wang.id}",
+                        {"status": "present", "reason": "x"}),
+                       ("/console/dues", {"month": "2026-11", "member": wang.id,
+                                          "amount": "48.00", "method": "cash",
+                                          "paid_on": "2026-11-21"}),
+                       ("/console/floating", {"member": wang.id, "on": "2026-11-21"}),
+                       ("/console/leave", {"number": 1, "decision": "deny"})):
+        response = other.post(path, data={**data, "csrf_token": token})
+        if path == "/console/leave":  # another branch's leave: answered like one not there
+            assert "没有编号为 1 的待批请假" in response.get_data(as_text=True)
+        else:
+            assert response.status_code == 404, path
+    db.session.expire_all()
+    assert (db.session.execute(select(MeetingAttendance.attendance).order_by(
+        MeetingAttendance.id)).all(), db.session.get(Meeting, theme.id).starts_at,
+        store.members_by_name("王志强")[0].phone) == before
+    assert db.session.execute(select(ConsoleChange)).first() is None
+    anonymous = app.test_client()
+    for path in ("/console/", "/console/roster", "/console/dues", "/console/attendance",
+                 "/console/study", "/console/floating", "/console/notices/new", "/console/leave"):
+        assert anonymous.get(path).status_code == 401, path

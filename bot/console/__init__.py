@@ -574,6 +574,61 @@ def _by_name(by: str) -> str:
     return render(f"attendance.by_{by}") if by in ("system", "cli") else by
 
 
+@bp.get("/study")
+def study_page():
+    """学习: each member's check-ins of the month — days, minutes, what and the 心得 — with the
+    ones entered on a member's behalf marked; no ranking (domain: study is not a contest)."""
+    from bot.members import store as members
+    from bot.study import store as study
+
+    leader = _leader()
+    here = clock.to_beijing(clock.now())
+    month = request.args.get("month") or f"{here.year:04d}-{here.month:02d}"
+    try:
+        year, number = clock.parse_month(month)
+    except ValueError:
+        abort(400)
+    from datetime import date as _date
+
+    start = _date(year, number, 1)
+    end = _date(year + number // 12, number % 12 + 1, 1)
+    records: dict[int, list] = {}
+    for member, record in study.branch_month(leader.branch_id, start, end):
+        records.setdefault(member.id, []).append(record)
+    people = [(m, records.get(m.id, [])) for m in members.roster(leader.branch_id)]
+    names = {m.id: m.name for m, _ in people}
+    return render_template("study.html", leader=leader, month=month, people=people,
+                           names=names)
+
+
+@bp.route("/floating", methods=["GET", "POST"])
+def floating_page():
+    """流动党员: where each is, since when, the last report and contact, overdue or not; a
+    contact logged here goes into the ledger (一人一台帐) as from chat."""
+    from datetime import date as _date
+
+    from bot.floating import reports as floating
+
+    leader = _leader()
+    said = problem = None
+    if request.method == "POST":
+        member = _own_member(leader, int(request.form.get("member") or 0))
+        try:
+            on = _date.fromisoformat(request.form.get("on") or "")
+        except ValueError:
+            abort(400)
+        if on > clock.to_beijing(clock.now()).date():
+            problem = render("floating.contact_future")
+        else:
+            outcome = floating.log_contact(member, (request.form.get("note") or "").strip()
+                                           [:500] or None, on, f"member:{leader.id}", clock.now())
+            db.session.commit()
+            said = outcome.render()
+    rows = floating.overview_of_members(leader.branch_id, clock.now())
+    return render_template("floating.html", leader=leader, rows=rows, said=said,
+                           problem=problem, today=clock.to_beijing(clock.now()).date().isoformat())
+
+
 @bp.get("/roster")
 def roster_page():
     """名册: the branch's members — status, group, roles, dues category, WeChat bound or not,

@@ -356,6 +356,11 @@ def last_contact(period: FloatingPeriod) -> date | None:
 def overview(branch_id: int, now: datetime) -> list[dict]:
     """Every floating member of the branch: where, since when, last report and contact,
     whether overdue (floating list --json, 流动党员情况)."""
+    return [row for _, row in overview_of_members(branch_id, now)]
+
+
+def overview_of_members(branch_id: int, now: datetime) -> list[tuple[Member, dict]]:
+    """(member, their row of the overview) for every floating member of the branch."""
     today = to_beijing(now).date()
     rows = db.session.execute(select(FloatingPeriod, Member).join(
         Member, FloatingPeriod.member_id == Member.id).where(
@@ -367,7 +372,7 @@ def overview(branch_id: int, now: datetime) -> list[dict]:
         latest = max([d for d in (report_day, contact_day) if d], default=period.left_on)
         contact = db.session.get(Member, period.contact_person_id) \
             if period.contact_person_id else None
-        out.append({
+        out.append((member, {
             "name": member.name, "branch": member.branch.name, "reason": period.reason,
             "where": period.destination, "since": period.left_on.isoformat(),
             "expected_return": period.expected_return.isoformat()
@@ -377,5 +382,5 @@ def overview(branch_id: int, now: datetime) -> list[dict]:
             "last_contact": contact_day.isoformat() if contact_day else None,
             "overdue": clock.months_since(latest, today) >=
             rules.setting(member.branch, "overdue_months"),
-            "months_away": clock.months_since(period.left_on, today)})
+            "months_away": clock.months_since(period.left_on, today)}))
     return out
