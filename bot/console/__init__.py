@@ -520,9 +520,19 @@ def attendance_page():
     except ValueError:
         abort(400)
     matrix = meeting_attendance.month_matrix(leader.branch, year, number)
+    # each cell ready to print (code, words, link): 6,000 of them for 500 members and 12
+    # meetings, so the template only writes them out
+    base = url_for("console.home")
+    from bot.replies import load
+
+    printed = load("exports")["attendance"]  # the words the workbook prints
+    words = {**SHOWN_LABELS, "open": printed["open"], "not_due": printed["not_due"]}
+    rows = [(member, [(code, words[code], None if code == "not_due" else
+                       f"{base}attendance/{meeting.id}/{member.id}")
+                      for meeting, code in zip(matrix.meetings, cells)])
+            for member, cells in zip(matrix.members, matrix.cells)]
     return render_template("attendance.html", leader=leader, month=month, matrix=matrix,
-                           labels=SHOWN_LABELS, kinds=MEETING_KINDS,
-                           to_beijing=clock.to_beijing)
+                           rows=rows, kinds=MEETING_KINDS, to_beijing=clock.to_beijing)
 
 
 @bp.route("/attendance/<int:meeting_id>/<int:member_id>", methods=["GET", "POST"])

@@ -360,15 +360,15 @@ def month_matrix(branch, year: int, month: int) -> MonthMatrix:
 
     start, end = month_bounds(year, month)
     found = store.in_range(start, end, branch.id)
-    rows = store.month_rows([m.id for m in found])
+    statuses = store.month_statuses([m.id for m in found])
     members = member_store.roster(branch.id)
-    counted = [store.counted(m) for m in found]
+    columns = [(m, store.counted(m)) for m in found]
     cells = []
     for member in members:
         roles = member.roles
-        cells.append([rules.cell(m, store.audience_includes(m, member, roles), c,
-                                 getattr(rows[m.id].get(member.id), "attendance", None))
-                      for m, c in zip(found, counted)])
+        cells.append([rules.cell(m, store.audience_includes(m, member, roles), counted,
+                                 statuses.get((m.id, member.id)))
+                      for m, counted in columns])
     return MonthMatrix(found, members, cells)
 
 

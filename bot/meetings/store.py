@@ -74,6 +74,14 @@ def audience_includes(meeting: Meeting, member: Member, roles: set[str]) -> bool
     return True
 
 
+def month_statuses(meeting_ids: list[int]) -> dict[tuple[int, int], str | None]:
+    """(meeting id, member id) -> the status, and nothing else (the console's matrix)."""
+    return {(meeting_id, member_id): status for meeting_id, member_id, status in
+            db.session.execute(select(MeetingAttendance.meeting_id, MeetingAttendance.member_id,
+                                      MeetingAttendance.attendance)
+                               .where(MeetingAttendance.meeting_id.in_(meeting_ids)))}
+
+
 def month_rows(meeting_ids: list[int]) -> dict[int, dict[int, object]]:
     """meeting id -> member id -> the member's answer and status, as plain rows (not ORM
     objects: a branch's month can hold 100,000) — for the workbook and the console's matrix."""
