@@ -27,7 +27,7 @@ def sign_in(platform, client, openid="o_li") -> str:
 def test_sign_in_once_and_only_for_leaders(app, month, platform, clock):  # noqa: F811
     client = app.test_client()
     assert client.get("/console/").status_code == 401
-    assert "只有支部书记" in platform.text("o_wang", "控制台")
+    assert "控制台只对支部书记" in platform.text("o_liu", "控制台")  # a member
     path = sign_in(platform, client)
     page = client.get("/console/").get_data(as_text=True)
     assert "第一党支部 控制台" in page and "李红梅同志" in page and "主题党日" in page

@@ -41,7 +41,7 @@ def test_a_leader_signs_in_with_a_password_and_only_a_leader(app, platform, tmp_
     assert PASSWORD not in added.output and PASSWORD not in caplog.text
     stored = db.session.execute(select(ConsoleUser)).scalar_one()
     assert stored.password_hash.startswith("$argon2id$") and PASSWORD not in stored.password_hash
-    refused = add_user(app, "王志强", "--branch", "第一党支部")  # 党小组长: not a leader of the branch
+    refused = add_user(app, "刘海波", "--branch", "第一党支部")  # a member: no console
     assert refused.exit_code == 2 and "不能使用控制台" in refused.output
     assert add_user(app, "张建国", "--branch", "第一党支部", password="short").exit_code == 2
     assert add_user(app, "没有这人", "--branch", "第一党支部").exit_code == 2

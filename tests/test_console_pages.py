@@ -487,15 +487,13 @@ def test_study_and_floating_pages(app, month, platform, clock):  # noqa: F811
 
 
 def test_who_may_reach_what(app, month, platform, tmp_path, clock):  # noqa: F811
-    """A member, a group leader, and another branch's secretary: refused (401/403/404), and
-    nothing changes."""
+    """A member and another branch's secretary: refused (401/404), and nothing changes."""
     from bot.members.roster import import_file
     from bot.storage.models import ConsoleChange, Meeting, MeetingAttendance
     from tests.helpers import write_roster
 
     branch, theme, committee = month
-    assert "只有支部书记" in platform.text("o_wang", "控制台")  # 王志强: 党小组长
-    assert "只有支部书记" in platform.text("o_liu", "控制台")  # 刘海波: a member
+    assert "控制台只对支部书记" in platform.text("o_liu", "控制台")  # 刘海波: a member
     import_file(write_roster(tmp_path / "other.csv", [
         "钱伟,13900139001,第二党支部,,正式党员,书记,在职,5000,否"]), clock(), "机关党委")
     db.session.commit()
@@ -542,3 +540,69 @@ def test_who_may_reach_what(app, month, platform, tmp_path, clock):  # noqa: F81
     for path in ("/console/", "/console/roster", "/console/dues", "/console/attendance",
                  "/console/study", "/console/floating", "/console/notices/new", "/console/leave"):
         assert anonymous.get(path).status_code == 401, path
+
+
+def test_a_group_leader_sees_the_group_and_changes_only_what_is_theirs(app, month, platform,
+                                                                        clock):  # noqa: F811
+    """王志强, 党小组长 of 第二党小组: the group's members, meetings, matrix and study; 代登记 for
+    them; nothing branch-wide (403), nobody of another group (404), no changes a leader makes."""
+    from bot.storage.models import MeetingAttendance
+
+    branch, theme, committee = month
+    group = app.test_client()
+    sign_in(platform, group, "o_wang")
+    home = group.get("/console/").get_data(as_text=True)
+    assert "第二党小组" in home and "今天需要您关注的事" not in home and "<svg" not in home
+    assert "支委会" not in home and "党小组会（第二党小组）" in home
+    assert "党小组会（第一党小组）" not in home and "改期 / 取消" not in home
+    roster = group.get("/console/roster").get_data(as_text=True)
+    assert "共 2 人" in roster and "刘海波" in roster and "张建国" not in roster
+    assert "导入名册文件" not in roster
+    matrix = group.get("/console/attendance?month=2026-11").get_data(as_text=True)
+    assert "刘海波" in matrix and "李红梅" not in matrix and "第一党小组" not in matrix
+    assert "张建国" not in group.get("/console/study?month=2026-11").get_data(as_text=True)
+    for path in ("/console/leave", "/console/dues", "/console/notices", "/console/notices/new",
+                 "/console/floating", "/console/compliance?quarter=2026-Q4",
+                 "/console/attendance.xlsx?month=2026-11", f"/console/meetings/{theme.id}",
+                 f"/console/meetings/{theme.id}/change"):
+        assert group.get(path).status_code == 403, path
+    zhang, liu = (store.members_by_name(n)[0] for n in ("张建国", "刘海波"))
+    assert group.get(f"/console/roster/{zhang.id}").status_code == 404  # another group's
+    page = group.get(f"/console/roster/{liu.id}").get_data(as_text=True)
+    assert "名册的修改请找支部书记" in page and 'name="phone"' not in page
+    token = group.get(f"/console/roster/{liu.id}/behalf").get_data(as_text=True).split(
+        'name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    assert group.post(f"/console/roster/{liu.id}", data={
+        "action": "unbind", "csrf_token": token}).status_code == 403
+    assert group.post(f"/console/attendance/{theme.id}/{liu.id}", data={
+        "status": "present", "reason": "x", "csrf_token": token}).status_code == 403
+    assert db.session.execute(select(MeetingAttendance.attendance).where(
+        MeetingAttendance.meeting_id == theme.id, MeetingAttendance.member_id == liu.id)
+        ).scalar_one() == "absent"
+    study = group.post(f"/console/roster/{liu.id}/behalf", data={
+        "what": "study", "day": "2026-11-21", "material": "党章", "minutes": "20",
+        "csrf_token": token}).get_data(as_text=True)
+    assert "已代刘海波记录今天的学习" in study  # 代登记 for the group: allowed
+    from bot.storage.models import Meeting
+
+    lecture = db.session.execute(select(Meeting).where(Meeting.kind == "party_lecture",
+                                                       Meeting.status == "scheduled")).scalar_one()
+    leave = group.post(f"/console/roster/{liu.id}/behalf", data={
+        "what": "leave", "meeting": lecture.id, "reason": "住院", "approve": "1",
+        "csrf_token": token}).get_data(as_text=True)
+    assert "已代刘海波请假" in leave and "并已批准" not in leave  # entered; a leader decides
+    assert db.session.execute(select(MeetingAttendance.leave_status).where(
+        MeetingAttendance.meeting_id == lecture.id, MeetingAttendance.member_id == liu.id)
+        ).scalar_one() == "pending"
+    # a 委员 who is not a leader (宣传委员) sees the branch but changes nothing there
+    from bot.storage.models import MemberRole
+
+    li = store.members_by_name("李红梅")[0]
+    db.session.execute(MemberRole.__table__.update().where(MemberRole.member_id == li.id)
+                       .values(role="propaganda"))
+    db.session.commit()
+    committee_member = app.test_client()
+    sign_in(platform, committee_member, "o_li")
+    assert "第一党支部 控制台" in committee_member.get("/console/").get_data(as_text=True)
+    assert committee_member.get("/console/leave").status_code == 403
+    assert committee_member.get(f"/console/meetings/{theme.id}/change").status_code == 403

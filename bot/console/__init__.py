@@ -31,7 +31,7 @@ from bot.exports.links import (ClockSigner, folder, inside_wechat, link_for, ope
                                shown_name)
 from bot.meetings.rules import MEETING_KINDS
 from bot.clock import parse_quarter, quarter_of
-from bot.members.rules import is_leader
+from bot.members.rules import console_scope, is_leader
 from bot.meetings import store as meeting_store
 from bot.replies import render
 from bot.storage.engine import db
@@ -101,7 +101,7 @@ def login(token: str):
     if not first_use:
         return render_template("message.html", key="used"), 410
     member = db.session.get(Member, data["member"])
-    if member is None or not is_leader(member.roles):
+    if member is None or console_scope(member.roles) is None:
         abort(403)
     _start_session(member, "link")
     return redirect(url_for("console.home"))
@@ -133,14 +133,23 @@ def sign_out():
     return render_template("message.html", key="signed_out_now")
 
 
-def _leader() -> Member:
-    """The signed-in leader, still a leader, within the session's hours; else 401."""
+def _leader(group_ok: bool = False, change: bool = False) -> Member:
+    """The signed-in member, still one the console serves, within the session's hours (else
+    401). A page is branch-wide (书记, 副书记, 委员) unless `group_ok` (a 党小组长 sees it for
+    their group); `change`: only the branch's leaders (书记, 副书记, 组织委员) — else 403."""
     member = db.session.get(Member, session.get("member") or 0)
-    if member is None or not is_leader(member.roles) or \
-            not access.session_valid(session.get("signed_in_at"), clock.now()):
+    scope = console_scope(member.roles) if member is not None else None
+    if scope is None or not access.session_valid(session.get("signed_in_at"), clock.now()):
         session.clear()
         abort(401)
+    if (scope == "group" and not group_ok) or (change and not is_leader(member.roles)):
+        abort(403)
     return member
+
+
+def _group_only(member: Member) -> int | None:
+    """The group a 党小组长 sees (None: the whole branch)."""
+    return member.group_id if console_scope(member.roles) == "group" else None
 
 
 def _own_meeting(leader: Member, meeting_id: int) -> Meeting:
@@ -157,7 +166,7 @@ def _signed_out(_):
 
 @bp.get("/")
 def home():
-    leader = _leader()
+    leader = _leader(group_ok=True)
     here = clock.to_beijing(clock.now())
     month = request.args.get("month") or f"{here.year:04d}-{here.month:02d}"
     try:
@@ -166,6 +175,13 @@ def home():
         abort(400)
     found = meeting_store.in_range(*clock.month_bounds(year, number), leader.branch_id)
     quarter = f"{here.year}-Q{quarter_of(here.date())[1]}"
+    values = {"leader": leader, "month": month, "kinds": MEETING_KINDS, "quarter": quarter,
+              "to_beijing": clock.to_beijing, "branch_wide": _group_only(leader) is None,
+              "may_change": is_leader(leader.roles)}
+    if not values["branch_wide"]:  # a 党小组长: the meetings of their group, and their pages
+        found = [m for m in found if meeting_store.is_due(m, leader)]
+        return render_template("home.html", meetings=found, sections={}, **values,
+                               answers=meeting_store.answer_counts([m.id for m in found]))
     from bot import digest
     from bot.meetings import attendance as meeting_attendance
     from bot.replies import load
@@ -174,11 +190,10 @@ def home():
     sections: dict[str, list[str]] = {}
     for item in items:
         sections.setdefault(item.section, []).append(item.text)
-    return render_template("home.html", leader=leader, month=month, meetings=found,
+    return render_template("home.html", meetings=found, **values,
                            sections=sections, section_names=load("replies")["digest"]["names"],
                            rates=meeting_attendance.rates_by_month(leader.branch, clock.now()),
                            quarters=compliance.by_quarter(leader.branch, clock.now()),
-                           kinds=MEETING_KINDS, quarter=quarter, to_beijing=clock.to_beijing,
                            answers=meeting_store.answer_counts([m.id for m in found]),
                            pending=len(meeting_store.pending_leave(leader.branch_id)))
 
@@ -214,7 +229,7 @@ def compliance_page():
 
 @bp.route("/meetings/<int:meeting_id>", methods=["GET", "POST"])
 def meeting_page(meeting_id: int):
-    leader = _leader()
+    leader = _leader(change=request.method == "POST")
     meeting = _own_meeting(leader, meeting_id)
     saved = False
     if request.method == "POST":
@@ -238,7 +253,7 @@ def meeting_change(meeting_id: int):
     from bot.meetings import planning
     from bot.members import changes
 
-    leader = _leader()
+    leader = _leader(change=True)
     meeting = _own_meeting(leader, meeting_id)
     said, problem = None, None
     if request.method == "POST":
@@ -299,7 +314,7 @@ def leave_page():
     """待批请假: every request waiting, with 批准 / 不批准 (the member is told, as in chat)."""
     from bot.meetings import attendance
 
-    leader = _leader()
+    leader = _leader(change=True)
     said = []
     if request.method == "POST":
         try:
@@ -326,7 +341,7 @@ def roster_import():
     from bot.members import roster
     from bot.storage.models import ExportLog
 
-    leader = _leader()
+    leader = _leader(change=True)
     upload = request.files.get("file")
     suffix = Path(upload.filename or "").suffix.lower() if upload else ""
     result = {"refused": None, "report": None}
@@ -356,8 +371,11 @@ def roster_import():
 
 
 def _own_member(leader: Member, member_id: int) -> Member:
+    """A member of the leader's branch (of their group, for a 党小组长); else 404."""
     member = db.session.get(Member, member_id)
-    if member is None or member.branch_id != leader.branch_id:
+    group = _group_only(leader)
+    if member is None or member.branch_id != leader.branch_id or \
+            (group is not None and member.group_id != group):
         abort(404)
     return member
 
@@ -369,7 +387,7 @@ def member_page(member_id: int):
     from bot.members import changes
     from bot.members import rules as org
 
-    leader = _leader()
+    leader = _leader(group_ok=True, change=request.method == "POST")
     member = _own_member(leader, member_id)
     said, problem, invite = None, None, None
     if request.method == "POST":
@@ -401,6 +419,7 @@ def member_page(member_id: int):
                     db.session.commit()
     groups = sorted(g.name for g in leader.branch.groups)
     return render_template("member_edit.html", leader=leader, member=member, said=said,
+                           may_change=is_leader(leader.roles),
                            problem=problem, groups=groups, statuses=org.STATUS_LABELS,
                            roles=org.ROLE_LABELS, categories=org.DUES_CATEGORY_LABELS)
 
@@ -413,7 +432,7 @@ def behalf_page(member_id: int):
     from bot.members import changes
     from bot.study import checkins
 
-    leader = _leader()
+    leader = _leader(group_ok=True)
     member = _own_member(leader, member_id)
     now = clock.now()
     said = problem = None
@@ -451,6 +470,7 @@ def behalf_page(member_id: int):
             problem = outcome.render()
     today = clock.to_beijing(now).date()
     return render_template("behalf.html", leader=leader, member=member, said=said,
+                           may_approve=is_leader(leader.roles),
                            problem=problem, label=meeting_label,
                            coming=meeting_store.upcoming_for(member, now, limit=10),
                            today=today.isoformat(),
@@ -512,14 +532,15 @@ def attendance_page():
     from bot.meetings import attendance as meeting_attendance
     from bot.meetings.rules import SHOWN_LABELS
 
-    leader = _leader()
+    leader = _leader(group_ok=True)
     here = clock.to_beijing(clock.now())
     month = request.args.get("month") or f"{here.year:04d}-{here.month:02d}"
     try:
         year, number = clock.parse_month(month)
     except ValueError:
         abort(400)
-    matrix = meeting_attendance.month_matrix(leader.branch, year, number)
+    matrix = meeting_attendance.month_matrix(leader.branch, year, number,
+                                             group_id=_group_only(leader))
     # each cell ready to print (code, words, link): 6,000 of them for 500 members and 12
     # meetings, so the template only writes them out
     base = url_for("console.home")
@@ -542,7 +563,7 @@ def attendance_cell(meeting_id: int, member_id: int):
     from bot.meetings import attendance as meeting_attendance
     from bot.meetings import rules as meeting_rules
 
-    leader = _leader()
+    leader = _leader(group_ok=True, change=request.method == "POST")
     meeting = _own_meeting(leader, meeting_id)
     member = _own_member(leader, member_id)
     if not meeting_store.is_due(meeting, member):
@@ -570,6 +591,7 @@ def attendance_cell(meeting_id: int, member_id: int):
     changes = meeting_attendance.trail(meeting, member)
     who = {c.changed_by: _by_name(c.changed_by) for c in changes}
     return render_template("attendance_cell.html", leader=leader, meeting=meeting,
+                           may_change=is_leader(leader.roles),
                            member=member, label=meeting_label(meeting), status=status,
                            labels=meeting_rules.SHOWN_LABELS, statuses=meeting_rules.STATUS_LABELS,
                            changes=changes, who=who, said=said, problem=problem, row=row,
@@ -591,7 +613,7 @@ def study_page():
     from bot.members import store as members
     from bot.study import store as study
 
-    leader = _leader()
+    leader = _leader(group_ok=True)
     here = clock.to_beijing(clock.now())
     month = request.args.get("month") or f"{here.year:04d}-{here.month:02d}"
     try:
@@ -605,7 +627,8 @@ def study_page():
     records: dict[int, list] = {}
     for member, record in study.branch_month(leader.branch_id, start, end):
         records.setdefault(member.id, []).append(record)
-    people = [(m, records.get(m.id, [])) for m in members.roster(leader.branch_id)]
+    people = [(m, records.get(m.id, [])) for m in members.roster(
+        leader.branch_id, group_id=_group_only(leader))]
     names = {m.id: m.name for m, _ in people}
     return render_template("study.html", leader=leader, month=month, people=people,
                            names=names)
@@ -619,7 +642,7 @@ def floating_page():
 
     from bot.floating import reports as floating
 
-    leader = _leader()
+    leader = _leader(change=request.method == "POST")
     said = problem = None
     if request.method == "POST":
         member = _own_member(leader, int(request.form.get("member") or 0))
@@ -646,10 +669,11 @@ def roster_page():
     from bot.members import rules as org
     from bot.members import store as members
 
-    leader = _leader()
+    leader = _leader(group_ok=True)
     search = request.args.get("q", "")[:50]
-    found = members.roster(leader.branch_id, search)
+    found = members.roster(leader.branch_id, search, group_id=_group_only(leader))
     return render_template("roster.html", leader=leader, found=found, search=search,
+                           may_change=is_leader(leader.roles),
                            statuses=org.STATUS_LABELS, roles=org.ROLE_LABELS,
                            categories=org.DUES_CATEGORY_LABELS)
 
@@ -661,11 +685,13 @@ def invites_page():
     from bot.members import store as members
     from bot.storage.models import ExportLog
 
-    leader = _leader()
+    leader = _leader(group_ok=True)
     now = clock.now()
     ttl = current_app.config["INVITE_TTL_DAYS"]
+    group = _group_only(leader)
     found = [(m, members.invite_code_for(m, now, ttl)) for m in
-             members.unbound_members(leader.branch.name)]
+             members.unbound_members(leader.branch.name)
+             if group is None or m.group_id == group]
     db.session.add(ExportLog(kind="invites", branch_id=leader.branch_id,
                              period=clock.to_beijing(now).strftime("%Y-%m"),
                              options={"count": len(found)}, exported_by=f"member:{leader.id}",

@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from flask import current_app
 from sqlalchemy import select
 
-from bot.members.rules import is_leader, normalise_phone
+from bot.members.rules import console_scope, normalise_phone
 from bot.redisconn import FailureWindow
 from bot.storage.engine import db
 from bot.storage.models import ConsoleUser, Member
@@ -35,7 +35,7 @@ class Refused(ValueError):
 
 def set_password(member: Member, password: str, by: str, now: datetime) -> ConsoleUser:
     """Let a leader sign in with a password (a new one replaces the old). The caller commits."""
-    if not is_leader(member.roles):
+    if console_scope(member.roles) is None:
         raise Refused("console.not_leader", {"name": member.name})
     if len(password) < MIN_PASSWORD:
         raise Refused("console.short_password", {"length": MIN_PASSWORD})
@@ -76,7 +76,7 @@ def sign_in(phone_text: str, password: str, now: datetime) -> Member:
         mine.add()
         everyone.add()
         raise Refused("console.wrong", {}) from None
-    if not is_leader(member.roles):
+    if console_scope(member.roles) is None:
         raise Refused("console.not_leader_now", {})
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)

@@ -8,7 +8,7 @@ from flask import current_app
 from bot.chat import outbox
 from bot.chat.dispatch import Handler, Incoming
 from bot.clock import to_beijing
-from bot.members.rules import is_leader
+from bot.members.rules import console_scope, is_leader
 from bot.replies import render
 
 
@@ -41,8 +41,8 @@ class ConsoleLinkHandler(Handler):
     def handle(self, msg: Incoming, match) -> str:
         from bot import console
 
-        if not is_leader(msg.member.roles):
-            return render("leader_only")
+        if console_scope(msg.member.roles) is None:
+            return render("console.not_for_you")
         return render("console.link", link=console.login_link(msg.member),
                       minutes=console.LOGIN_MINUTES)
 

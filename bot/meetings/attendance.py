@@ -319,10 +319,10 @@ def on_behalf(member: Member, meeting: Meeting, answer: str, reason: str | None,
     if answer == "yes":
         return Outcome("behalf.yes", {"name": member.name, "meeting": label(meeting)})
     approved = ""
-    if approve:
+    if approve and is_leader(leader.roles):  # (a 党小组长 enters it; a leader decides)
         db.session.flush()
-        decide(leader, [row.id], True, now)
-        approved = render("behalf.approved")
+        if decide(leader, [row.id], True, now)[0].key == "leave.decided":
+            approved = render("behalf.approved")
     return Outcome("behalf.leave", {"name": member.name, "meeting": label(meeting),
                                     "reason": reason, "number": row.id, "approved": approved})
 
@@ -354,14 +354,17 @@ class MonthMatrix:
     cells: list[list[str]]
 
 
-def month_matrix(branch, year: int, month: int) -> MonthMatrix:
-    """Every member × every meeting of the month, in four queries whatever the size."""
+def month_matrix(branch, year: int, month: int, group_id: int | None = None) -> MonthMatrix:
+    """Every member × every meeting of the month, in four queries whatever the size
+    (`group_id`: one group's members, and the meetings they could be due at)."""
     from bot.clock import month_bounds
 
     start, end = month_bounds(year, month)
     found = store.in_range(start, end, branch.id)
     statuses = store.month_statuses([m.id for m in found])
-    members = member_store.roster(branch.id)
+    members = member_store.roster(branch.id, group_id=group_id)
+    if group_id is not None:
+        found = [m for m in found if m.audience == "branch" or m.group_id == group_id]
     columns = [(m, store.counted(m)) for m in found]
     cells = []
     for member in members:

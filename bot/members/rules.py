@@ -91,6 +91,16 @@ def is_leader(roles: set[str]) -> bool:
     return bool(roles & LEADER_ROLES)
 
 
+def console_scope(roles: set[str]) -> str | None:
+    """What the console shows a member: the branch (书记, 副书记, the 委员), their group (a
+    党小组长), or nothing. Changes there are for the leaders (is_leader) only."""
+    if roles & COMMITTEE_ROLES:
+        return "branch"
+    if "group_leader" in roles:
+        return "group"
+    return None
+
+
 def may_send_notices(roles: set[str]) -> bool:
     """The secretary, a deputy or any committee member sends notices (domain.md, Notices)."""
     return bool(roles & COMMITTEE_ROLES)

@@ -61,9 +61,9 @@ def unbound_members(branch: str | None = None) -> list[Member]:
     return list(db.session.execute(query).scalars())
 
 
-def roster(branch_id: int, search: str = "") -> list[Member]:
+def roster(branch_id: int, search: str = "", group_id: int | None = None) -> list[Member]:
     """The branch's members by group and name, with what the roster page shows (group, roles,
-    WeChat) loaded at once; `search`: part of a name."""
+    WeChat) loaded at once; `search`: part of a name; `group_id`: one group's only."""
     from sqlalchemy.orm import selectinload
 
     query = (select(Member).where(Member.branch_id == branch_id)
@@ -72,6 +72,8 @@ def roster(branch_id: int, search: str = "") -> list[Member]:
              .order_by(Member.group_id, Member.id))
     if search.strip():
         query = query.where(Member.name.contains(search.strip()[:50], autoescape=True))
+    if group_id is not None:
+        query = query.where(Member.group_id == group_id)
     return list(db.session.execute(query).scalars())
 
 
