@@ -606,3 +606,37 @@ def test_a_group_leader_sees_the_group_and_changes_only_what_is_theirs(app, mont
     assert "第一党支部 控制台" in committee_member.get("/console/").get_data(as_text=True)
     assert committee_member.get("/console/leave").status_code == 403
     assert committee_member.get(f"/console/meetings/{theme.id}/change").status_code == 403
+
+
+def test_a_dues_sheet_imported_from_the_page_all_rows_or_none(app, platform, tmp_path, clock):
+    from io import BytesIO
+
+    from bot.members.roster import import_file
+    from bot.storage.models import ConsoleChange, DuesPayment
+    from tests.helpers import write_roster
+
+    bind(platform, tmp_path, ("张建国", "o_zhang"), ("李红梅", "o_li"))
+    import_file(write_roster(tmp_path / "other.csv", [
+        "王志强,13900139003,第二党支部,,正式党员,书记,在职,4800,否"]), clock(), "机关党委")
+    db.session.commit()  # a namesake of 王志强 in another branch
+    client = app.test_client()
+    sign_in(platform, client)
+    token = client.get("/console/dues?month=2026-11").get_data(as_text=True).split(
+        'name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+    def upload(text: str):
+        return client.post("/console/dues/import", data={
+            "file": (BytesIO(text.encode("utf-8")), "党费.csv"), "csrf_token": token},
+            content_type="multipart/form-data").get_data(as_text=True)
+
+    bad = upload("姓名,月份,金额,所在党支部\n王志强,11月,48.00,\n张建国,11月,1.00,\n"
+                 "李红梅,11月,93.00,第二党支部\n")
+    assert "整张表都没有记录" in bad and "<td>3</td>" in bad and "只能导入本支部" in bad
+    assert db.session.execute(select(DuesPayment)).first() is None
+    good = upload("姓名,月份,金额,方式\n王志强,11月,48.00,转账\n张建国,11月,127.50,现金\n")
+    assert "已记录 2 笔，共 175.50 元" in good
+    paid = {p.member_id for p in db.session.execute(select(DuesPayment)).scalars()}
+    assert paid == {store.members_by_name("王志强", branch="第一党支部")[0].id,
+                    store.members_by_name("张建国")[0].id}  # not the other branch's 王志强
+    assert [c.kind for c in db.session.execute(select(ConsoleChange)).scalars()] == ["dues_import"]
+    assert "没有导入" in upload("这不是表\n")

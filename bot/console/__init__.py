@@ -526,6 +526,49 @@ def dues_page():
                            today=clock.to_beijing(clock.now()).date().isoformat())
 
 
+@bp.post("/dues/import")
+def dues_import():
+    """A payment sheet from the page (姓名, 月份, 金额 …), checked as `dues import` checks it:
+    every row recorded, or none and each bad row listed; only this branch's members."""
+    import tempfile
+
+    from bot.dues import ledger
+    from bot.dues.sheet import import_payments
+    from bot.members.roster import NotARoster
+
+    leader = _leader()
+    if not ledger.may_see_ledger(leader):
+        abort(403)
+    upload = request.files.get("file")
+    suffix = Path(upload.filename or "").suffix.lower() if upload else ""
+    result = {"refused": None, "report": None}
+    if not upload or suffix not in (".csv", ".xlsx", ".xlsm", ".txt"):
+        result["refused"] = render("roster.unsupported_type", suffix=suffix or "—")
+    else:
+        with tempfile.TemporaryDirectory() as folder_:
+            path = Path(folder_) / f"dues{suffix}"
+            upload.save(path)
+            try:
+                report = import_payments(path, clock.now(), f"member:{leader.id}",
+                                         branch=leader.branch)
+            except NotARoster as exc:
+                db.session.rollback()
+                result["refused"] = str(exc)
+            else:
+                if not report.errors:
+                    changes_log(leader, "dues_import", {"rows": report.applied,
+                                                        "total": str(report.total)})
+                db.session.commit()
+                result["report"] = report
+    return render_template("dues_import.html", leader=leader, **result)
+
+
+def changes_log(leader: Member, kind: str, details: dict) -> None:
+    from bot.members import changes
+
+    changes.log(leader.branch_id, leader, kind, None, details, clock.now())
+
+
 @bp.get("/attendance")
 def attendance_page():
     """考勤: the month's member × meeting matrix; each cell opens its audit trail and 补登."""

@@ -37,9 +37,12 @@ def _paid_on(text: str, today: date) -> date | None:
         return None
 
 
-def _member(cells: dict):
-    found = member_store.members_by_name(cells["姓名"], cells.get("所在党支部") or None,
-                                         phone=normalise_phone(cells.get("手机号码", "")))
+def _member(cells: dict, branch=None):
+    if branch is not None and cells.get("所在党支部") and cells["所在党支部"] != branch.name:
+        raise ValueError(render("dues.sheet_other_branch", branch=branch.name))
+    found = member_store.members_by_name(
+        cells["姓名"], branch.name if branch is not None else cells.get("所在党支部") or None,
+        phone=normalise_phone(cells.get("手机号码", "")))
     if not found:
         raise ValueError(render("dues.unknown_member", name=cells["姓名"]))
     if len(found) > 1:
@@ -47,9 +50,9 @@ def _member(cells: dict):
     return found[0]
 
 
-def import_payments(path: Path, now: datetime, by: str = "import") -> Report:
+def import_payments(path: Path, now: datetime, by: str = "import", branch=None) -> Report:
     """Record every payment of the sheet, or none: any bad row and nothing is applied (a
-    savepoint; the caller commits)."""
+    savepoint; the caller commits). `branch`: only that branch's members (the console's)."""
     rows = read_rows(Path(path), REQUIRED, ALIASES)
     if not rows:
         raise NotARoster(render("roster.empty"))
@@ -58,7 +61,7 @@ def import_payments(path: Path, now: datetime, by: str = "import") -> Report:
     savepoint = db.session.begin_nested()
     for number, cells in rows:
         try:
-            member = _member(cells)
+            member = _member(cells, branch)
             amount = parse_amount(cells["金额"])
             if amount is None:
                 raise ValueError(render("dues.bad_amount", amount=cells["金额"]))
