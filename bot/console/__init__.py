@@ -147,6 +147,17 @@ def _leader(group_ok: bool = False, change: bool = False) -> Member:
     return member
 
 
+def _month_arg() -> tuple[str, int, int]:
+    """The page's month (?month=YYYY-MM, else this month in Beijing): key, year, month; 400
+    when it is not a month."""
+    month = request.values.get("month") or clock.month_of(clock.now())
+    try:
+        year, number = clock.parse_month(month)
+    except ValueError:
+        abort(400)
+    return month, year, number
+
+
 def _group_only(member: Member) -> int | None:
     """The group a 党小组长 sees (None: the whole branch)."""
     return member.group_id if console_scope(member.roles) == "group" else None
@@ -167,14 +178,10 @@ def _signed_out(_):
 @bp.get("/")
 def home():
     leader = _leader(group_ok=True)
-    here = clock.to_beijing(clock.now())
-    month = request.args.get("month") or f"{here.year:04d}-{here.month:02d}"
-    try:
-        year, number = clock.parse_month(month)
-    except ValueError:
-        abort(400)
+    month, year, number = _month_arg()
     found = meeting_store.in_range(*clock.month_bounds(year, number), leader.branch_id)
-    quarter = f"{here.year}-Q{quarter_of(here.date())[1]}"
+    today = clock.to_beijing(clock.now()).date()
+    quarter = "{}-Q{}".format(*quarter_of(today))
     values = {"leader": leader, "month": month, "kinds": MEETING_KINDS, "quarter": quarter,
               "to_beijing": clock.to_beijing, "branch_wide": _group_only(leader) is None,
               "may_change": is_leader(leader.roles)}
@@ -248,8 +255,6 @@ def meeting_page(meeting_id: int):
 def meeting_change(meeting_id: int):
     """Move a meeting (time, place, topic) or cancel it; members already told are told, as when
     the secretary writes 改期 / 取消 in chat."""
-    from datetime import datetime as _datetime
-
     from bot.meetings import planning
     from bot.members import changes
 
@@ -268,7 +273,7 @@ def meeting_change(meeting_id: int):
                 starts_at = None
                 if at:
                     try:
-                        starts_at = _datetime.fromisoformat(at).replace(tzinfo=clock.BEIJING)
+                        starts_at = _form_time(at)
                     except ValueError:
                         abort(400)
                 place = (request.form.get("place") or "").strip()[:200] or None
@@ -409,7 +414,7 @@ def member_page(member_id: int):
             else:
                 db.session.commit()
                 said = render("members.saved", fields="、".join(
-                    FIELD_LABELS[key] for key in changed)) if changed else \
+                    changes.FIELD_LABELS[key] for key in changed)) if changed else \
                     render("members.nothing")
                 if "phone" in changed:
                     from bot.members import store as members
@@ -477,11 +482,6 @@ def behalf_page(member_id: int):
                            yesterday=(today - timedelta(days=1)).isoformat())
 
 
-# the roster's fields as the secretary's sheet names them (the roster's own headers)
-FIELD_LABELS = {"name": "姓名", "phone": "手机号码", "group": "党小组", "status": "人员类别",
-                "roles": "党内职务", "dues_category": "党费类别", "dues_base": "党费基数"}
-
-
 @bp.route("/dues", methods=["GET", "POST"])
 def dues_page():
     """党费: the month's ledger (due, paid, how, arrears), who has not paid, and recording a
@@ -495,11 +495,7 @@ def dues_page():
     leader = _leader()
     if not ledger.may_see_ledger(leader):
         abort(403)
-    month = request.values.get("month") or ledger.this_month(clock.now())
-    try:
-        clock.parse_month(month)
-    except ValueError:
-        abort(400)
+    month, _, _ = _month_arg()
     said = problem = None
     if request.method == "POST":
         member = _own_member(leader, int(request.form.get("member") or 0))
@@ -556,17 +552,14 @@ def dues_import():
                 result["refused"] = str(exc)
             else:
                 if not report.errors:
-                    changes_log(leader, "dues_import", {"rows": report.applied,
-                                                        "total": str(report.total)})
+                    from bot.members import changes
+
+                    changes.log(leader.branch_id, leader, "dues_import", None,
+                                {"rows": report.applied, "total": str(report.total)},
+                                clock.now())
                 db.session.commit()
                 result["report"] = report
     return render_template("dues_import.html", leader=leader, **result)
-
-
-def changes_log(leader: Member, kind: str, details: dict) -> None:
-    from bot.members import changes
-
-    changes.log(leader.branch_id, leader, kind, None, details, clock.now())
 
 
 @bp.get("/attendance")
@@ -576,12 +569,7 @@ def attendance_page():
     from bot.meetings.rules import SHOWN_LABELS
 
     leader = _leader(group_ok=True)
-    here = clock.to_beijing(clock.now())
-    month = request.args.get("month") or f"{here.year:04d}-{here.month:02d}"
-    try:
-        year, number = clock.parse_month(month)
-    except ValueError:
-        abort(400)
+    month, year, number = _month_arg()
     matrix = meeting_attendance.month_matrix(leader.branch, year, number,
                                              group_id=_group_only(leader))
     # each cell ready to print (code, words, link): 6,000 of them for 500 members and 12
@@ -657,16 +645,8 @@ def study_page():
     from bot.study import store as study
 
     leader = _leader(group_ok=True)
-    here = clock.to_beijing(clock.now())
-    month = request.args.get("month") or f"{here.year:04d}-{here.month:02d}"
-    try:
-        year, number = clock.parse_month(month)
-    except ValueError:
-        abort(400)
-    from datetime import date as _date
-
-    start = _date(year, number, 1)
-    end = _date(year + number // 12, number % 12 + 1, 1)
+    month, year, number = _month_arg()
+    start, end = (moment.date() for moment in clock.month_bounds(year, number))
     records: dict[int, list] = {}
     for member, record in study.branch_month(leader.branch_id, start, end):
         records.setdefault(member.id, []).append(record)
@@ -755,10 +735,13 @@ def notices_page():
                            describe=notices.describe)
 
 
+def _form_time(text: str):
+    """A form's datetime-local (2026-12-05T14:30), Beijing time; ValueError if it is not one."""
+    return clock.parse_at(text.replace("T", " ", 1))
+
+
 def _notice_form(leader: Member):
     """(draft, problem) from the compose form."""
-    from datetime import datetime as _datetime
-
     from bot.notices import drafts, rules, store as notices
 
     text = (request.form.get("text") or "").strip()
@@ -767,7 +750,7 @@ def _notice_form(leader: Member):
     at = None
     if at_text:
         try:
-            at = _datetime.fromisoformat(at_text).replace(tzinfo=clock.BEIJING)
+            at = _form_time(at_text)
         except ValueError:
             return None, render("calendar.bad_at", at=at_text)
     if not rules.is_valid_audience(audience, notices.groups_of(leader.branch_id)):

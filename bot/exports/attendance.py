@@ -76,13 +76,9 @@ def _status(meeting: Meeting, member: Member, rows, roles: set[str], w: dict,
     """The cell as printed: a status; — where not due (or not yet a member); 未记录 at a
     meeting from before the branch started here, or unmarked at one entered afterwards."""
     row = rows[meeting.id].get(member.id)
-    code = cell(meeting, _due(meeting, member, roles), counted,
+    code = cell(meeting, meeting_store.audience_includes(meeting, member, roles), counted,
                 row.attendance if row is not None else None)
     return {NOT_DUE: w["not_due"], OPEN: w["open"]}.get(code) or SHOWN_LABELS[code]
-
-
-def _due(meeting: Meeting, member: Member, roles: set[str]) -> bool:
-    return meeting_store.audience_includes(meeting, member, roles)
 
 
 def attendance_sheet(title, members, found, rows) -> Sheet:

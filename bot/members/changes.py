@@ -12,9 +12,14 @@ from sqlalchemy import select
 from bot.dues import ledger as dues
 from bot.members import rules as org
 from bot.members import store
-from bot.members.roster import _money
+from bot.members.roster import money
 from bot.storage.engine import db
 from bot.storage.models import ConsoleChange, InviteCode, Member, MemberRole, WechatUser
+
+
+# the editable fields as the secretary's own roster names them (its headers)
+FIELD_LABELS = {"name": "姓名", "phone": "手机号码", "group": "党小组", "status": "人员类别",
+                "roles": "党内职务", "dues_category": "党费类别", "dues_base": "党费基数"}
 
 
 class Refused(ValueError):
@@ -30,9 +35,9 @@ def _shown(member: Member) -> dict:
             "dues_base": str(member.dues_base) if member.dues_base is not None else ""}
 
 
-def log(member_or_branch_id: int, by: Member, kind: str, subject: str, details: dict,
+def log(branch_id: int, by: Member, kind: str, subject: str | None, details: dict,
         now: datetime) -> None:
-    db.session.add(ConsoleChange(branch_id=member_or_branch_id, by=f"member:{by.id}",
+    db.session.add(ConsoleChange(branch_id=branch_id, by=f"member:{by.id}",
                                  kind=kind, subject=subject, details=details, created_at=now))
 
 
@@ -62,7 +67,7 @@ def edit(member: Member, form: dict, by: Member, now: datetime, ttl_days: int) -
         raise Refused("roster.bad_category", {"value": category, "choices": "/".join(
             org.DUES_CATEGORY_LABELS.values())})
     try:
-        base: Decimal | None = _money(form.get("dues_base") or "")
+        base: Decimal | None = money(form.get("dues_base") or "")
     except ValueError as exc:
         raise Refused("members.bad_base", {"reason": str(exc)}) from None
     group_name = (form.get("group") or "").strip()

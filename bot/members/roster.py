@@ -126,7 +126,7 @@ def _read_xlsx(path: Path, required, aliases) -> list[list]:
         book.close()
 
 
-def _money(text: str) -> Decimal | None:
+def money(text: str) -> Decimal | None:
     cleaned = text.replace(",", "").replace("，", "").replace("元", "").replace("￥", "") \
         .replace("¥", "").strip()
     if not cleaned:
@@ -184,7 +184,7 @@ def _validate(cells: dict[str, str]) -> dict:
                                     choices="/".join(org.DUES_CATEGORY_LABELS.values())))
         row["dues_category"] = org.DUES_CATEGORIES[cells["党费类别"]]
     if "党费基数" in cells:
-        row["dues_base"] = _money(cells["党费基数"])
+        row["dues_base"] = money(cells["党费基数"])
     if "是否流动党员" in cells:
         flag = cells["是否流动党员"].lower()
         if flag in org.YES:
