@@ -13,12 +13,15 @@ scheduler, or a 确认 in chat, does) to the stand-in platform receiving the las
 worker's clock is 2026-11-24 14:30 Beijing. The worker's peak memory (worker + work-horse, PSS,
 so the pages they share after the fork count once) is sampled every 0.5 s. For notices, then:
 通知情况 asked by the secretary through the signed webhook, in process, 30 times (server time).
+Then the same number of bare customer-service calls on as many threads against the same stand-in
+(nothing composed, no database, no job): the floor a fan-out cannot beat on this machine.
 With --sequential-members, the same fan-out one send at a time (REMINDER_CONCURRENCY=1), and the
 ratio of the per-send rates.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -160,7 +163,34 @@ print("  reply starts: " + reply.split("<Content><![CDATA[", 1)[1][:60].replace(
 '''
 
 
-def run(args, members: int, concurrency: int, what: str) -> tuple[float, float]:
+def raw_floor(fake_url: str, count: int, concurrency: int) -> float:
+    """Seconds the same number of bare customer-service calls take on `concurrency` threads
+    against the same stand-in (no database, no job, nothing composed): what a fan-out cannot
+    beat on this machine, the rest being the fan-out's own cost."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    token = requests.get(f"{fake_url}/cgi-bin/token", params={
+        "grant_type": "client_credential", "appid": "wxfanout0000000001",
+        "secret": "fanout"}).json()["access_token"]
+    local = threading.local()
+
+    def call(index: int) -> int:
+        session = getattr(local, "session", None) or requests.Session()
+        local.session = session
+        body = {"touser": f"floor{index}", "msgtype": "text", "text": {"content": "提醒" * 40}}
+        return session.post(f"{fake_url}/cgi-bin/message/custom/send",
+                            params={"access_token": token},
+                            data=json.dumps(body, ensure_ascii=False).encode()).json()["errcode"]
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(concurrency) as pool:
+        codes = set(pool.map(call, range(count)))
+    elapsed = time.monotonic() - started
+    assert codes == {0}, codes
+    return elapsed
+
+
+def run(args, members: int, concurrency: int, what: str) -> tuple[float, float, float]:
     tmp = Path(tempfile.mkdtemp(prefix="zhibu-fanout-"))
     fake_port = free_port()
     (tmp / "clock.txt").write_text("2026-11-24T14:30:00+08:00")
@@ -185,6 +215,8 @@ def run(args, members: int, concurrency: int, what: str) -> tuple[float, float]:
             except requests.RequestException:
                 time.sleep(0.1)
         result = fan_out(env, members, f"http://127.0.0.1:{fake_port}", what)
+        result += (raw_floor(f"http://127.0.0.1:{fake_port}", members - (what == "notices"),
+                             concurrency),)
         if what == "notices" and concurrency > 1:
             subprocess.run([PY, "-c", f"MEMBERS = {members}\n" + STATUS], cwd=ROOT,
                            env=dict(env, WECHAT_ENCRYPT_MODE="plain"), check=True)
@@ -207,12 +239,13 @@ def main() -> None:
     print(f"backend: {backend_name(args)}; stand-in latency {args.latency_ms} ms; {os.cpu_count()} cores")
     for what in (["reminders", "notices"] if args.what == "both" else [args.what]):
         count = args.members - (what == "notices")  # a notice does not go to its sender
-        elapsed, peak = run(args, args.members, args.concurrency, what)
+        elapsed, peak, floor = run(args, args.members, args.concurrency, what)
         print(f"{what}: fan-out to {count} members, concurrency {args.concurrency}: "
               f"{elapsed:.1f} s planner start to last send ({count / elapsed:.0f} sends/s), "
-              f"peak worker memory {peak:.0f} MB")
+              f"peak worker memory {peak:.0f} MB; the same number of bare calls to the "
+              f"stand-in on {args.concurrency} threads: {floor:.1f} s")
     if args.sequential_members:
-        seq, seq_peak = run(args, args.sequential_members, 1, "reminders")
+        seq, seq_peak, _ = run(args, args.sequential_members, 1, "reminders")
         print(f"one send at a time, {args.sequential_members} members: {seq:.1f} s "
               f"({args.sequential_members / seq:.1f} sends/s), peak {seq_peak:.0f} MB; "
               f"concurrent/sequential rate ratio "

@@ -62,8 +62,8 @@ def run_reminders(now: datetime, dry_run: bool = False, inline: bool = False) ->
     if not planned:
         return []
     if inline:
-        results = send_batch([p.member.id for p in planned], claim, now)
-        return [(p, results[p.member.id]) for p in planned]
+        results = send_batch([p.member_id for p in planned], claim, now)
+        return [(p, results[p.member_id]) for p in planned]
     queue = current_app.extensions["rq_queue"]
     for ids in reminders.chunks(planned):
         queue.enqueue(send_reminder_batch, ids, claim)

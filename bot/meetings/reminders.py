@@ -29,6 +29,10 @@ HORIZON = timedelta(days=8)  # reminders are planned for meetings this far ahead
 class Planned:
     member: Member
     rows: list[Reminder]
+    member_id: int = 0  # read while planning: the commit that follows expires the member
+
+    def __post_init__(self):
+        self.member_id = self.member.id
 
     def describe(self, result: str) -> str:
         """One line of `reminders run`: who, how many meetings, which slots, what happened."""
@@ -166,7 +170,7 @@ def compose(member: Member, rows: list[Reminder], now: datetime,
 
 def chunks(planned: list[Planned]) -> list[list[int]]:
     """The member ids of planned, a send job's worth each."""
-    return fanout.chunks([p.member.id for p in planned])
+    return fanout.chunks([p.member_id for p in planned])
 
 
 def awaiting_answer(member: Member, now: datetime) -> list[Meeting]:
