@@ -234,6 +234,45 @@ def test_words_of_deciding_are_never_acted_on_as_ones_own_leave(text):
     assert not (result.name == "leave_request" and result.act), result
 
 
+@pytest.mark.parametrize("text", [
+    "书记您好，本周五的党员大会我因孩子开家长会无法参加，特此请假，望批准",
+    "参加不了，请书记批准", "因单位值班，无法参加组织生活会，请予批准"])
+def test_the_formula_of_asking_leave_is_ones_own_leave(text):
+    result = classify(text, TODAY)
+    assert (result.name, result.act) == ("leave_request", True), result
+
+
+@pytest.mark.parametrize("text", ["这回我不缺席", "放心吧这回我不缺席", "不请假了，我能去了"])
+def test_saying_one_will_come_is_never_acted_on_as_leave(text):
+    result = classify(text, TODAY)
+    assert not (result.name == "leave_request" and result.act), result
+
+
+@pytest.mark.parametrize("text,name", [
+    ("刚和周伟视频了 在成都 挺好", "周伟"), ("联系流动党员王芳 在上海带孩子", "王芳"),
+    ("走访了马德胜家里 他在青岛", "马德胜"), ("给周浩打电话没打通", "周浩"),
+    ("联系了流动党员刘海涛 情况正常", "刘海涛")])
+def test_a_leader_names_the_member_contacted(text, name):
+    result = classify(text, TODAY)
+    assert result.name == "floating_contact" and result.slots.get("name") == name, result
+
+
+@pytest.mark.parametrize("text,name", [
+    ("马志强缴纳党费 12月 15元", "马志强"), ("党费收款 郑小红 12月 8元 转账", "郑小红"),
+    ("帮我记一下 吴明 交了11月党费 60元", "吴明"), ("收到张伟11月党费20元", "张伟")])
+def test_a_payment_in_words_names_the_payer(text, name):
+    result = classify(text, TODAY)
+    assert (result.name, result.slots.get("name"), result.act) == ("dues_record", name, True), \
+        result
+
+
+@pytest.mark.parametrize("text", ["老刘今天交了全年党费 120", "周五交了党费 10元", "钱交了 10元"])
+def test_words_that_start_with_a_surname_are_not_names(text):
+    from bot.chat import slots
+
+    assert slots.extract_person(text, "刘周钱王") is None
+
+
 @pytest.mark.parametrize("text,expected", [
     ("明天", "2026-11-22"), ("后天", "2026-11-23"), ("前天", "2026-11-19"),
     ("周六", "2026-11-21"), ("星期天", "2026-11-22"), ("下周一", "2026-11-23"),

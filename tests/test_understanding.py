@@ -18,16 +18,20 @@ DATA = ROOT / "tests" / "data"
 
 # The held-out sets (written apart from the corpus, never trained on) --------------------------
 
-@pytest.mark.parametrize("name", ["heldout.tsv", "heldout2.tsv"])
-def test_held_out_accuracy_and_no_dangerous_confusion(name):
+# heldout3.tsv was written blind after the model of 2026-11-29 was fixed, and read 0.962 then;
+# heldout4.tsv blind on 2026-12-01 (0.972 on first reading, before any change of that day)
+@pytest.mark.parametrize("name,floor", [("heldout.tsv", 0.97), ("heldout2.tsv", 0.97),
+                                        ("heldout3.tsv", 0.96), ("heldout4.tsv", 0.97)])
+def test_held_out_accuracy_and_no_dangerous_confusion(name, floor):
     from datetime import date
 
     from bot.chat import training
 
     result = training.evaluate(DATA / name, date(2026, 11, 30))
-    assert result.accuracy >= 0.97, (result.accuracy, result.confusion.most_common(10))
+    assert result.accuracy >= floor, (result.accuracy, result.confusion.most_common(10))
     assert result.dangerous == [], result.dangerous
-    assert result.asked / result.total < 0.10
+    assert result.asked_unsure / result.total < 0.05  # asked back from doubt
+    assert result.asked / result.total < 0.10  # with asking for a code, an amount …
 
 
 @pytest.mark.parametrize("name", ["slots.tsv", "slots2.tsv"])

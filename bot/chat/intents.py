@@ -56,6 +56,10 @@ RECORD_CHANGING = frozenset({
 # A member's own actions: never read from a question about other people (谁请假了).
 OWN_ACTIONS = frozenset({"rsvp_yes", "leave_request", "meeting_checkin", "study_checkin",
                          "floating_report", "outgoing_report", "return_report", "notice_ack"})
+# Why `act` is False when the reading is clear but the text lacks a detail the action needs
+# (签到 without its code, a payment without the amount) or a leader's exact command was said in
+# free words: the bot asks for the detail or shows the form, it is not in doubt of the meaning.
+ASKED_FOR_DETAIL = frozenset({"incomplete", "command"})
 # Exact commands (prompts/intents.toml [commands]) and the readings they are.
 COMMANDS = {"leave_decision": ("leave_decision",), "meeting_change": ("meeting_change",),
             "dues_record": ("dues_record",), "floating_contact": ("floating_contact",),
@@ -100,6 +104,7 @@ class Vocabulary:
         self.meetings = data.get("meetings", {})
         self.fillers = re.compile(data["normalise"]["fillers"])
         self.pinyin_words = data["normalise"]["pinyin_words"]
+        self.surnames = data["normalise"]["surnames"]
         decide = data["decide"]
         self.floor, self.margin = decide["floor"], decide["margin"]
         self.unknown_below = decide["unknown_below"]
@@ -289,9 +294,12 @@ class Understanding:
                 not signals["affirmation"].search(text):
             intent.name, intent.act, intent.why = "leave_request", False, "negation"
             intent.slots = {k: v for k, v in intent.slots.items() if k in ("meeting", "date")}
+        elif intent.name == "leave_request" and signals["affirmation"].search(text):
+            intent.act, intent.why = False, "unsure"  # 这回我不缺席: coming after all?
         elif intent.name in OWN_ACTIONS and signals["about_others"].search(text):
             intent.act, intent.why = False, "about_others"
-        elif intent.name == "leave_request" and signals["deciding"].search(text):
+        elif intent.name == "leave_request" and signals["deciding"].search(text) and \
+                not signals["requesting"].search(text):
             intent.act, intent.why = False, "deciding"  # a leader deciding others' leave?
         elif intent.name in RECORD_CHANGING and (intent.confidence < self.vocabulary.floor
                                                   or margin < self.vocabulary.margin):
@@ -358,12 +366,12 @@ class Understanding:
             found["approve"] = not re.search(r"不批|不同意|驳回|不准|拒绝", text)
         elif name == "attendance_query":
             found["date"] = S.extract_date(text, today)
-        elif name in ("floating_contact", "dues_query.member"):
-            found["name"] = S.extract_person(text)
+        elif name == "floating_contact":
+            found["name"] = S.extract_person(text, v.surnames)
         elif name == "dues_record":
             from bot.dues.payments import parse_amount_in, parse_months_in
 
-            found["name"] = S.extract_person(text)
+            found["name"] = S.extract_person(text, v.surnames)
             found["months"] = parse_months_in(text, today)
             found["amount"] = parse_amount_in(text)
         elif name == "mute":

@@ -281,13 +281,27 @@ _PERSON = re.compile(r"(?:联系了?|联系过|走访了?|和|跟|给|与|问了
                      r"(?=通|打|聊|视频|联系|说|的|，|,|。|\s|他|她|$)|"
                      r"^([\u4e00-\u9fa5]{2,3}?)(?=的党费|党费|交了|缴了|这个月|上个月|同志)")
 _NOT_A_PERSON = {"大家", "他们", "我们", "书记", "支部", "党员", "老伴", "家里", "单位", "他", "她"}
+# A surname then one or two characters: not a name when it ends in one of these (马志强缴 →
+# 马志强), or when it is a word that starts with a surname's character (周五, 方便, 明白 …).
+_NOT_A_NAME_END = "交缴党家视微打聊说在的了已跟和给是今昨这那电发回吧呢啊都也还又就才去来到"
+_NOT_A_NAME = re.compile(r"周[一二三四五六日天末内]|于是|方便|方面|白天|高兴|万一|钱[交给]|向书|"
+                         r"任何|江湖|金额|石头|史上|程序|余额|段时|龙头|常")
 
 
-def extract_person(text: str) -> str | None:
-    """The member a leader names (a name is checked against the roster by the handler)."""
+def extract_person(text: str, surnames: str = "") -> str | None:
+    """The member a leader names (a name is checked against the roster by the handler):
+    after a word of contact or before 党费 (联系了张三, 张三的党费), else the first surname of
+    `surnames` with one or two characters after it that end like a name (马志强缴纳党费,
+    联系流动党员王芳, 刚和周伟视频了)."""
     for match in _PERSON.finditer(text):
         name = match.group(1) or match.group(2)
         if name and name not in _NOT_A_PERSON and not re.search(r"[月年天周次个我你]", name):
+            return name
+    if not surnames:
+        return None
+    for match in re.finditer(f"[{surnames}][\u4e00-\u9fa5]{{1,2}}", text):
+        name = re.sub(r"[今明昨前后][天年晚早].*", "", match.group()).rstrip(_NOT_A_NAME_END)
+        if len(name) >= 2 and name not in _NOT_A_PERSON and not _NOT_A_NAME.match(name):
             return name
     return None
 

@@ -160,6 +160,10 @@ class Evaluation:
     total: int = 0
     right: int = 0
     asked: int = 0
+    # asked because the reading was not clear (unsure, a negation, a question about others …),
+    # as against asked for a detail the text lacks (the sign-in code, the amount) or shown an
+    # exact command's form: the first is the model's doubt, the second the text's gap
+    asked_unsure: int = 0
     confusion: Counter = field(default_factory=Counter)  # (meant, read) -> count, wrong only
     dangerous: list = field(default_factory=list)  # (meant, read, confidence, text)
     wrong: list = field(default_factory=list)
@@ -184,6 +188,7 @@ def evaluate(path: Path, today: date | None = None) -> Evaluation:
         result.total += 1
         if not intent.act:
             result.asked += 1
+            result.asked_unsure += intent.why not in reading.ASKED_FOR_DETAIL
         if right(meant, intent.name):
             result.right += 1
             continue

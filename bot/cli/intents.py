@@ -74,6 +74,9 @@ def evaluate(file, show, slot_file):
     click.echo(render("cli.intents_eval", total=result.total, right=result.right,
                       accuracy=f"{result.accuracy:.3f}", asked=result.asked,
                       asked_share=f"{result.asked / max(result.total, 1):.3f}",
+                      unsure=result.asked_unsure,
+                      unsure_share=f"{result.asked_unsure / max(result.total, 1):.3f}",
+                      detail=result.asked - result.asked_unsure,
                       dangerous=len(result.dangerous)))
     click.echo(render("cli.intents_confusion"))
     for (meant, read), count in result.confusion.most_common(15):

@@ -31,7 +31,7 @@ class AskBackHandler(Handler):
     intents, unsure = tuple(sorted(intents.RECORD_CHANGING)), True
 
     def accept(self, msg: Incoming, match):
-        return match if match.why not in ("command", "incomplete") else None
+        return match if match.why not in intents.ASKED_FOR_DETAIL else None
 
     def handle(self, msg: Incoming, match) -> str:
         if match.why == "about_others":  # 谁来不了: a question about others, not an action
@@ -88,7 +88,7 @@ class CommandHowHandler(Handler):
     intents, unsure = ("meeting_change", "dues_record", "floating_contact"), True
 
     def accept(self, msg: Incoming, match):
-        return match if match.why in ("command", "incomplete") else None
+        return match if match.why in intents.ASKED_FOR_DETAIL else None
 
     def handle(self, msg: Incoming, match) -> str:
         if not is_leader(msg.member.roles):
