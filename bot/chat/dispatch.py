@@ -52,6 +52,13 @@ class Incoming:
         """The Beijing date the message arrived."""
         return to_beijing(self.now).date()
 
+    @property
+    def left(self) -> bool:
+        """Is the sender a member recorded as transferred out of the branch (转出) by now?"""
+        from bot.members.rules import left_by
+
+        return self.member is not None and left_by(self.member, self.today)
+
 
 # The groups handlers declare, in the order they are tried.
 GROUPS = ("events", "commands", "dialogues", "intents", "fallback")
@@ -63,12 +70,13 @@ class Handler:
     that is not an event), `commands` (exact commands of prompts/intents.toml [commands]),
     `menu` (a tapped one-tap option, msgmenu, whose id starts so),
     `dialogue` (the topic of the member's unfinished dialogue), `intents` (`unsure`: only the
-    readings not sure enough to act on), or nothing (every message). `who` says whose messages: bound members (default), followers not bound yet,
-    or anyone. accept(msg, match) adds the handler's own
+    readings not sure enough to act on), or nothing (every message). `who` says whose
+    messages: bound members (default; not those who left the branch, 转出), followers not
+    bound yet, members who left, or anyone. accept(msg, match) adds the handler's own
     conditions (a leader only, a period away open …) and returns the match or None."""
 
     group = "intents"
-    who = "members"  # members / unbound / anyone
+    who = "members"  # members / unbound / left / anyone
     events: tuple[str, ...] = ()
     msg_types: tuple[str, ...] = ()
     commands: tuple[str, ...] = ()
@@ -80,7 +88,8 @@ class Handler:
     def check(self, msg: Incoming) -> Any | None:
         """The match this handler takes the message with, or None. Writes nothing."""
         bound = msg.member is not None
-        if (self.who == "members" and not bound) or (self.who == "unbound" and bound):
+        if (self.who == "members" and (not bound or msg.left)) or \
+                (self.who == "unbound" and bound) or (self.who == "left" and not msg.left):
             return None
         match = self._declared(msg)
         return None if match is None else self.accept(msg, match)
@@ -160,10 +169,10 @@ def dispatch(msg: Incoming) -> Result:
     from bot.members.store import contact_for
 
     member = msg.member
-    replies.asking.set((lambda: contact_for(member)) if member is not None else None)
+    replies.asking.set((lambda: contact_for(member, msg.today)) if member is not None else None)
     try:
         text = route(msg)
-        if text and member is not None and member.is_floating:
+        if text and member is not None and member.is_floating and not msg.left:
             from bot.floating.reports import missing_question
 
             text += missing_question(member, msg.now)

@@ -63,9 +63,10 @@ def undo(member: Member, now: datetime) -> Outcome:
             setattr(row, name, _value(model, name, value))
     action.undone_at = now
     if action.kind == "leave":
+        from bot.clock import to_beijing
         from bot.members import store as member_store
 
-        for leader in member_store.leaders_of(member.branch_id):
+        for leader in member_store.leaders_of(member.branch_id, to_beijing(now).date()):
             if leader.id != member.id:
                 outbox.notify(leader.id, "undo.leave_withdrawn", f"undo:{action.id}:{leader.id}",
                               name=member.name, what=action.summary)

@@ -39,7 +39,8 @@ def init_app(app) -> None:
     from bot.cli import (console, demo, digest, dues, exports, floating, housekeeping, intents,
                          meetings, members, notices, platform)
 
-    for command in (members.group, members.branches_group, intents.intent_command, intents.group,
+    for command in (members.group, members.branches_group, members.members_group,
+                    intents.intent_command, intents.group,
                     platform.fake_wechat_command,
                     platform.chat_command, demo.group, meetings.group, meetings.reminders_group,
                     meetings.report_group, digest.group, dues.group, floating.group,

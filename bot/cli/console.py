@@ -30,9 +30,13 @@ def add_user(name, branch, phone, password_stdin, by):
     from bot.storage.engine import db
     from bot.storage.models import Member
 
+    from bot import clock
+    from bot.members.store import on_roll
+
     found = branches_named(branch)[0]
     members = list(db.session.execute(select(Member).where(
-        Member.branch_id == found.id, Member.name == name)).scalars())
+        Member.branch_id == found.id, Member.name == name,
+        on_roll(clock.to_beijing(clock.now()).date()))).scalars())
     if phone:
         members = [m for m in members if m.phone == normalise_phone(phone)]
     if not members:

@@ -50,7 +50,7 @@ def seed() -> list[str]:
     for branch in db.session.execute(db.select(Branch)).scalars():
         for year, month in clock.next_months(now):  # so 下次开会 has an answer at once
             meetings.plan_month(branch, year, month, now)
-    for member in store.unbound_members():
+    for member in store.unbound_members(clock.to_beijing(now).date()):
         invite = store.invite_code_for(member, clock.now(), current_app.config["INVITE_TTL_DAYS"])
         roles = "、".join(ROLE_LABELS[r] for r in sorted(member.roles)) or render("cli.demo_member")
         lines.append(render("cli.demo_invite", name=member.name, code=invite.code, roles=roles))

@@ -71,7 +71,7 @@ def send_command(branch_name, audience, text, at_text, by_name, urgent):
         except ValueError:
             raise click.UsageError(render("calendar.bad_at", at=at_text)) from None
     at, moved = sending.send_time(branch, wanted, urgent)
-    if not store.audience_members(branch.id, audience, sender):
+    if not store.audience_members(branch.id, audience, clock.to_beijing(now).date(), sender):
         fail("notice.nobody", audience=store.audience_label(audience))
     notice = store.create(branch, sender, audience, text.strip(), at, urgent, now)
     db.session.commit()

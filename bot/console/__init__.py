@@ -101,7 +101,7 @@ def login(token: str):
     if not first_use:
         return render_template("message.html", key="used"), 410
     member = db.session.get(Member, data["member"])
-    if member is None or console_scope(member.roles) is None:
+    if member is None or access.scope(member, clock.now()) is None:
         abort(403)
     _start_session(member, "link")
     return redirect(url_for("console.home"))
@@ -138,7 +138,7 @@ def _leader(group_ok: bool = False, change: bool = False) -> Member:
     401). A page is branch-wide (书记, 副书记, 委员) unless `group_ok` (a 党小组长 sees it for
     their group); `change`: only the branch's leaders (书记, 副书记, 组织委员) — else 403."""
     member = db.session.get(Member, session.get("member") or 0)
-    scope = console_scope(member.roles) if member is not None else None
+    scope = access.scope(member, clock.now()) if member is not None else None
     if scope is None or not access.session_valid(session.get("signed_in_at"), clock.now()):
         session.clear()
         abort(401)
@@ -359,7 +359,7 @@ def roster_import():
             try:
                 report = roster.import_file(path, clock.now(),
                                             current_app.config["COMMITTEE_NAME"],
-                                            only_branch=leader.branch)
+                                            only_branch=leader.branch, by=leader)
             except roster.NotARoster as exc:
                 db.session.rollback()
                 result["refused"] = str(exc)
@@ -401,6 +401,9 @@ def member_page(member_id: int):
             invite = changes.unbind(member, leader, clock.now(), ttl)
             db.session.commit()
             said = render("members.unbound", name=member.name, code=invite.code)
+        elif request.form.get("action") in ("leave", "undo_leave"):
+            said, problem = _leave(leader, member)
+            member = _own_member(leader, member_id)
         else:
             form = {key: request.form.get(key, "") for key in (
                 "name", "phone", "group", "status", "dues_category", "dues_base")}
@@ -424,9 +427,38 @@ def member_page(member_id: int):
                     db.session.commit()
     groups = sorted(g.name for g in leader.branch.groups)
     return render_template("member_edit.html", leader=leader, member=member, said=said,
+                           today=clock.to_beijing(clock.now()).date().isoformat(),
                            may_change=is_leader(leader.roles),
                            problem=problem, groups=groups, statuses=org.STATUS_LABELS,
                            roles=org.ROLE_LABELS, categories=org.DUES_CATEGORY_LABELS)
+
+
+def _leave(leader: Member, member: Member) -> tuple[str | None, str | None]:
+    """The member page's 转出 (a day, where to) or 撤销转出: (said, problem); committed or
+    rolled back."""
+    from datetime import date as _date
+
+    from bot.members import changes
+
+    if request.form.get("action") == "undo_leave":
+        done = changes.undo_leave(member, leader, clock.now())
+        db.session.commit()
+        return render("members.leave_undone" if done else "members.leave_not_marked",
+                      name=member.name), None
+    text = (request.form.get("left_on") or "").strip()
+    try:
+        day = _date.fromisoformat(text) if text else None
+    except ValueError:
+        return None, render("members.leave_bad_day", day=text[:20])
+    to = request.form.get("left_to") or ""
+    try:
+        changes.leave(member, day, to, leader, clock.now())
+    except changes.Refused as exc:
+        db.session.rollback()
+        return None, render(exc.args[0], **exc.args[1])
+    db.session.commit()
+    return render("members.left", name=member.name, day=day.isoformat(), to=render(
+        "members.left_to", to=member.left_to) if member.left_to else ""), None
 
 
 @bp.route("/roster/<int:member_id>/behalf", methods=["GET", "POST"])
@@ -651,7 +683,7 @@ def study_page():
     for member, record in study.branch_month(leader.branch_id, start, end):
         records.setdefault(member.id, []).append(record)
     people = [(m, records.get(m.id, [])) for m in members.roster(
-        leader.branch_id, group_id=_group_only(leader))]
+        leader.branch_id, start, group_id=_group_only(leader), last=end - timedelta(days=1))]
     names = {m.id: m.name for m, _ in people}
     return render_template("study.html", leader=leader, month=month, people=people,
                            names=names)
@@ -688,14 +720,16 @@ def floating_page():
 @bp.get("/roster")
 def roster_page():
     """名册: the branch's members — status, group, roles, dues category, WeChat bound or not,
-    floating or not — searchable by name."""
+    floating or not — searchable by name; `?left=1`: those who left (已转出), with the day."""
     from bot.members import rules as org
     from bot.members import store as members
 
     leader = _leader(group_ok=True)
     search = request.args.get("q", "")[:50]
-    found = members.roster(leader.branch_id, search, group_id=_group_only(leader))
-    return render_template("roster.html", leader=leader, found=found, search=search,
+    left = request.args.get("left") == "1"
+    found = members.roster(leader.branch_id, clock.to_beijing(clock.now()).date(), search,
+                           group_id=_group_only(leader), left=left)
+    return render_template("roster.html", leader=leader, found=found, search=search, left=left,
                            may_change=is_leader(leader.roles),
                            statuses=org.STATUS_LABELS, roles=org.ROLE_LABELS,
                            categories=org.DUES_CATEGORY_LABELS)
@@ -713,7 +747,7 @@ def invites_page():
     ttl = current_app.config["INVITE_TTL_DAYS"]
     group = _group_only(leader)
     found = [(m, members.invite_code_for(m, now, ttl)) for m in
-             members.unbound_members(leader.branch.name)
+             members.unbound_members(clock.to_beijing(now).date(), leader.branch.name)
              if group is None or m.group_id == group]
     db.session.add(ExportLog(kind="invites", branch_id=leader.branch_id,
                              period=clock.to_beijing(now).strftime("%Y-%m"),

@@ -17,7 +17,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from flask import current_app
 from sqlalchemy import select
 
-from bot.members.rules import console_scope, normalise_phone
+from bot.clock import to_beijing
+from bot.members.rules import console_scope, left_by, normalise_phone
 from bot.redisconn import FailureWindow
 from bot.storage.engine import db
 from bot.storage.models import ConsoleUser, Member
@@ -33,9 +34,15 @@ class Refused(ValueError):
     """A sign-in or a new user refused; args[0] is the prompts key, args[1] its values."""
 
 
+def scope(member: Member, now: datetime) -> str | None:
+    """What the console shows the member (console_scope): nothing once they have left the
+    branch (转出), whatever roles they held."""
+    return None if left_by(member, to_beijing(now).date()) else console_scope(member.roles)
+
+
 def set_password(member: Member, password: str, by: str, now: datetime) -> ConsoleUser:
     """Let a leader sign in with a password (a new one replaces the old). The caller commits."""
-    if console_scope(member.roles) is None:
+    if scope(member, now) is None:
         raise Refused("console.not_leader", {"name": member.name})
     if len(password) < MIN_PASSWORD:
         raise Refused("console.short_password", {"length": MIN_PASSWORD})
@@ -76,7 +83,7 @@ def sign_in(phone_text: str, password: str, now: datetime) -> Member:
         mine.add()
         everyone.add()
         raise Refused("console.wrong", {}) from None
-    if console_scope(member.roles) is None:
+    if scope(member, now) is None:
         raise Refused("console.not_leader_now", {})
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)

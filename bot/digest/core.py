@@ -130,11 +130,14 @@ def is_due(branch: Branch, now: datetime) -> bool:
     return now >= send_time(branch, to_beijing(now).date()) and not meeting_rules.in_quiet(now, branch)
 
 
-def recipients(branch: Branch) -> list[Member]:
-    """The members who get the branch's digest."""
+def recipients(branch: Branch, day) -> list[Member]:
+    """The members (in the branch on `day`) who get the branch's digest."""
+    from bot.members.store import on_roll
+
     for roles in (setting(branch, "roles"), sorted(LEADER_ROLES)):
         found = list(db.session.execute(select(Member).where(
-            Member.branch_id == branch.id, Member.id.in_(select(MemberRole.member_id).where(
+            Member.branch_id == branch.id, on_roll(day),
+            Member.id.in_(select(MemberRole.member_id).where(
                 MemberRole.role.in_(roles)))).order_by(Member.id)).scalars())
         if found:
             return found
@@ -212,7 +215,7 @@ def run(now: datetime, dry_run: bool = False, branch_name: str | None = None
             continue  # not yet time, or every digest of the branch is decided for today
         items = collect(branch, now)
         settled = True
-        secretaries = recipients(branch)
+        secretaries = recipients(branch, to_beijing(now).date())
         ids = {m.id for m in secretaries}
         others = sorted({i for item in items for i in item.also_to} - ids)
         for recipient in [*secretaries, *(db.session.get(Member, i) for i in others)]:

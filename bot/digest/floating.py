@@ -15,6 +15,7 @@ from bot.clock import to_beijing
 from bot.digest.core import Item, adds_to_member_digest, contributes, once_a_month
 from bot.replies import render
 from bot.floating import rules
+from bot.members.store import on_roll
 from bot.storage.engine import db
 from bot.storage.models import Branch, FloatingPeriod, Member
 
@@ -26,7 +27,7 @@ def floating_members(branch: Branch, now: datetime) -> list[Item]:
     items = []
     rows = db.session.execute(select(FloatingPeriod, Member).join(
         Member, FloatingPeriod.member_id == Member.id).where(
-        Member.branch_id == branch.id, FloatingPeriod.returned_on.is_(None))
+        Member.branch_id == branch.id, FloatingPeriod.returned_on.is_(None), on_roll(today))
         .order_by(FloatingPeriod.id)).all()
     for period, member in rows:
         seen = [d for d in (floating.last_report(period), floating.last_contact(period)) if d]

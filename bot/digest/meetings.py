@@ -57,10 +57,11 @@ def coming_meetings(branch: Branch, now: datetime) -> list[Item]:
 @contributes(30)
 def unreachable(branch: Branch, now: datetime) -> list[Item]:
     """Members who unfollowed (or the platform answered 43004), and members never bound."""
+    today = to_beijing(now).date()
     items = [Item("unreachable", f"unreachable:{m.id}", render(
         "digest.unreachable", name=m.name, phone=m.phone_masked))
-        for m in member_store.unreachable_members(branch.id)]
-    unbound = member_store.unbound_members(branch.name)
+        for m in member_store.unreachable_members(branch.id, today)]
+    unbound = member_store.unbound_members(today, branch.name)
     if unbound:
         names = "、".join(m.name for m in unbound[:NAMES_SHOWN])
         if len(unbound) > NAMES_SHOWN:
@@ -72,12 +73,15 @@ def unreachable(branch: Branch, now: datetime) -> list[Item]:
 
 @contributes(40)
 def absence(branch: Branch, now: datetime) -> list[Item]:
-    """Members missing organisation life without leave for `notice` / `warn` months in a row."""
+    """Members (still in the branch) missing organisation life without leave for `notice` /
+    `warn` months in a row."""
     here = to_beijing(now)
     since = datetime(here.year - 1, here.month, 1, tzinfo=BEIJING)
     months: dict[int, dict[tuple[int, int], list[str]]] = {}
     names = {}
     for member, starts_at, status in store.final_statuses(branch.id, since):
+        if not member_rules.on_roll(member, here.date()):
+            continue  # transferred out (转出): no longer the branch's to talk to
         local = to_beijing(starts_at)
         months.setdefault(member.id, {}).setdefault((local.year, local.month), []).append(status)
         names[member.id] = member

@@ -222,10 +222,11 @@ def set_base(member: Member, category: str, base: Decimal | None, from_month: st
 
 
 def branch_accounts(branch_id: int, through: str):
-    """Every member's account of the branch up to `through`, from two queries in all."""
+    """The account up to `through` of every member in the branch that month (branch_members),
+    from two queries in all."""
     bases = store.bases(branch_id=branch_id, plain=True)
     payments = store.payments(branch_id=branch_id, plain=True)
-    for member in store.branch_members(branch_id):
+    for member in store.branch_members(branch_id, through):
         yield account(member, through, bases.get(member.id, []), payments.get(member.id, []))
 
 

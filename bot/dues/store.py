@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 
 from sqlalchemy import func, literal, select
 
@@ -45,12 +46,21 @@ def payments(member_ids: list[int] | None = None, branch_id: int | None = None,
                       member_ids, branch_id, plain)
 
 
-def branch_members(branch_id: int) -> list[Member]:
-    """The branch's members, by id, with their group and branch loaded."""
+def branch_members(branch_id: int, month: str | None = None) -> list[Member]:
+    """The branch's members, by id, with their group and branch loaded: those in the branch
+    on some day of `month` ("2026-12"; a member who left before it owes nothing for it), or
+    everyone who ever was (None: a leader naming someone, for dues paid before they left)."""
     from sqlalchemy.orm import joinedload
 
-    return list(db.session.execute(select(Member).where(Member.branch_id == branch_id)
-                                   .options(joinedload(Member.group), joinedload(Member.branch))
+    from bot import clock
+    from bot.members.store import on_roll
+
+    query = select(Member).where(Member.branch_id == branch_id)
+    if month is not None:
+        first = date(*clock.parse_month(month), 1)
+        query = query.where(on_roll(first, clock.last_day(first)))
+    return list(db.session.execute(query.options(joinedload(Member.group),
+                                                 joinedload(Member.branch))
                                    .order_by(Member.id)).scalars())
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,7 +19,8 @@ from sqlalchemy.orm import selectinload
 from bot.dues import ledger as dues
 from bot.clock import to_beijing
 from bot.dues.payments import METHOD_LABELS
-from bot.clock import month_bounds
+from bot.clock import last_day, month_bounds
+from bot.members.store import on_roll
 from bot.replies import load
 from bot.meetings.rules import NOT_DUE, OPEN, SHOWN_LABELS, STATUS_LABELS, UNRECORDED, cell
 from bot.meetings.rules import MEETING_KINDS
@@ -45,8 +46,11 @@ def _title(section: str, branch: Branch, year: int, month: int) -> str:
     return words(section)["title"].format(branch=branch.name, year=year, month=month)
 
 
-def _members(branch: Branch) -> list[Member]:
-    return list(db.session.execute(select(Member).where(Member.branch_id == branch.id)
+def _members(branch: Branch, year: int, month: int) -> list[Member]:
+    """The branch's members on any day of the month (those who left before it aside)."""
+    first = date(year, month, 1)
+    return list(db.session.execute(select(Member).where(Member.branch_id == branch.id,
+                                                        on_roll(first, last_day(first)))
                                    .options(selectinload(Member.role_rows),
                                             selectinload(Member.group))
                                    .order_by(Member.group_id, Member.id)).scalars())
@@ -56,7 +60,7 @@ def build(branch: Branch, year: int, month: int, now: datetime, with_dues: bool,
           phones: bool = False, locations: bool = False) -> list[Sheet]:
     """The export's sheets for one branch and month."""
     start, end = month_bounds(year, month)
-    members = _members(branch)
+    members = _members(branch, year, month)
     found = meeting_store.in_range(start, end, branch.id)
     rows = meeting_store.month_rows([m.id for m in found])
     titles = {section: _title(section, branch, year, month)

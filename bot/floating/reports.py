@@ -21,6 +21,7 @@ from bot.chat import slots as S
 from bot.replies import Outcome, render
 from bot.floating import rules
 from bot.members import store as member_store
+from bot.members.store import on_roll
 from bot.storage.engine import db
 from bot.storage.models import (FloatingContact, FloatingPeriod, FloatingReport, Member,
                                 MemberRole, state_of)
@@ -64,7 +65,7 @@ def away_from_roster(member: Member, left_on: date, now: datetime) -> FloatingPe
     if the roster gives one)."""
     period = open_period(member)
     if period is None:
-        contact = contact_person_for(member)
+        contact = contact_person_for(member, to_beijing(now).date())
         period = FloatingPeriod(member_id=member.id, left_on=left_on, source="roster",
                                 contact_person_id=contact.id if contact else None,
                                 created_at=now, updated_at=now)
@@ -196,7 +197,7 @@ def _register(member: Member, state: dict, now: datetime) -> Outcome:
     left_on = date.fromisoformat(state["left_on"])
     expected = date.fromisoformat(state["return_on"]) if state["return_on"] else \
         left_on + timedelta(days=state["days"]) if state["days"] else None
-    contact = contact_person_for(member)
+    contact = contact_person_for(member, to_beijing(now).date())
     period = db.session.get(FloatingPeriod, state["fill"]) if state.get("fill") else None
     before = state_of(period, *PERIOD_FIELDS) if period is not None else None
     if period is None:
@@ -215,24 +216,27 @@ def _register(member: Member, state: dict, now: datetime) -> Outcome:
               if expected else render("floating.until_unknown"),
               "contact": contact.name if contact else render("floating.no_contact_person")}
     _tell_leaders(member, contact, "floating.to_secretary_out", f"floating-out:{period.id}",
-                  values)
+                  values, now)
     return Outcome("floating.registered", values)
 
 
-def contact_person_for(member: Member) -> Member | None:
-    """The branch's contact person for a floating member: the 组织委员, else the 书记."""
+def contact_person_for(member: Member, day: date) -> Member | None:
+    """The branch's contact person for a floating member: the 组织委员, else the 书记 (of
+    those in the branch on `day`)."""
     for role in ("organization", "secretary"):
         found = db.session.execute(select(Member).join(MemberRole).where(
-            Member.branch_id == member.branch_id, MemberRole.role == role,
+            Member.branch_id == member.branch_id, MemberRole.role == role, on_roll(day),
             Member.id != member.id).order_by(Member.id).limit(1)).scalar_one_or_none()
         if found:
             return found
     return None
 
 
-def _tell_leaders(member: Member, contact, key: str, idempotency: str, values: dict) -> None:
+def _tell_leaders(member: Member, contact, key: str, idempotency: str, values: dict,
+                  now: datetime) -> None:
     told = set()
-    for leader in [*member_store.leaders_of(member.branch_id), *([contact] if contact else [])]:
+    leaders = member_store.leaders_of(member.branch_id, to_beijing(now).date())
+    for leader in [*leaders, *([contact] if contact else [])]:
         if leader.id != member.id and leader.id not in told:
             told.add(leader.id)
             outbox.notify(leader.id, key, f"{idempotency}:{leader.id}", **values)
@@ -263,7 +267,7 @@ def report_return(member: Member, slots: dict, now: datetime) -> Outcome:
     contact = db.session.get(Member, period.contact_person_id) if period.contact_person_id \
         else None
     _tell_leaders(member, contact, "floating.to_secretary_back", f"floating-back:{period.id}",
-                  values)
+                  values, now)
     return Outcome("floating.returned", values)
 
 
@@ -364,7 +368,7 @@ def overview_of_members(branch_id: int, now: datetime) -> list[tuple[Member, dic
     today = to_beijing(now).date()
     rows = db.session.execute(select(FloatingPeriod, Member).join(
         Member, FloatingPeriod.member_id == Member.id).where(
-        Member.branch_id == branch_id, FloatingPeriod.returned_on.is_(None))
+        Member.branch_id == branch_id, FloatingPeriod.returned_on.is_(None), on_roll(today))
         .order_by(FloatingPeriod.left_on, Member.id)).all()
     out = []
     for period, member in rows:

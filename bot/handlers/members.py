@@ -1,10 +1,24 @@
-"""Binding (绑定 CODE), what a follower who is not bound is told, and 我的信息."""
+"""Binding (绑定 CODE), what a follower who is not bound is told, what a member who left the
+branch (转出) is told, and 我的信息."""
 from __future__ import annotations
 
 from bot.chat.dispatch import Handler, Incoming
 from bot.members import binding, privacy, roster
 from bot.members.rules import is_leader
 from bot.replies import render
+
+
+class LeftHandler(Handler):
+    """Any message from a member recorded as transferred out (转出): when and where to, and whom
+    to ask if that is wrong; nothing of the branch is done for them."""
+
+    group, who, msg_types = "events", "left", ("*",)
+
+    def handle(self, msg: Incoming, match) -> str:
+        member, day = msg.member, msg.member.left_on
+        return render("members.gone", name=member.name, branch=member.branch.name,
+                      year=day.year, month=day.month, day=day.day,
+                      to=render("members.gone_to", to=member.left_to) if member.left_to else "")
 
 
 class BindHandler(Handler):
@@ -54,8 +68,8 @@ class BranchSizeHandler(_LeaderQuestion):
     intents = ("stats.members",)
 
     def handle(self, msg: Incoming, match) -> str:
-        return roster.size_text(msg.member.branch)
+        return roster.size_text(msg.member.branch, msg.now)
 
 
-HANDLERS = [BindHandler(), UnboundHandler(), MyInfoHandler(), UnboundListHandler(),
+HANDLERS = [LeftHandler(), BindHandler(), UnboundHandler(), MyInfoHandler(), UnboundListHandler(),
             BranchSizeHandler()]

@@ -224,7 +224,7 @@ def request(member: Member, slots: dict, now: datetime, reason: str | None = Non
     before = _before(row)
     _ask(row, meeting, member, reason, now)
     member.remember("leave", [(row, before)], render("undo.leave", meeting=label(meeting)), now)
-    _tell_leaders(member, [(row, meeting)], reason)
+    _tell_leaders(member, [(row, meeting)], reason, now)
     return Outcome("leave.received", {"meeting": label(meeting), "reason": reason,
                                       "number": row.id})
 
@@ -248,7 +248,7 @@ def _request_range(member, start: date, end: date, reason, slots, now) -> Outcom
         _ask(row, meeting, member, reason, now)
         asked.append((row, meeting))
     member.remember("leave", changes, render("undo.leave_many", count=len(asked), **values), now)
-    _tell_leaders(member, asked, reason)
+    _tell_leaders(member, asked, reason, now)
     return Outcome("leave.received_many", {**values, "count": len(asked), "reason": reason})
 
 
@@ -262,10 +262,10 @@ def _ask(row: MeetingAttendance, meeting: Meeting, member: Member, reason: str, 
     row.leave_decided_by = row.leave_decided_at = None
 
 
-def _tell_leaders(member: Member, asked: list, reason: str) -> None:
+def _tell_leaders(member: Member, asked: list, reason: str, now: datetime) -> None:
     numbers = " ".join(str(row.id) for row, _ in asked)
     meetings = "、".join(label(m) for _, m in asked)
-    for leader in member_store.leaders_of(member.branch_id):
+    for leader in member_store.leaders_of(member.branch_id, to_beijing(now).date()):
         if leader.id != member.id:
             outbox.notify(leader.id, "leave.to_secretary", f"leave:{numbers}:{leader.id}",
                           name=member.name, meeting=meetings, reason=reason, number=numbers)
@@ -357,12 +357,14 @@ class MonthMatrix:
 def month_matrix(branch, year: int, month: int, group_id: int | None = None) -> MonthMatrix:
     """Every member × every meeting of the month, in four queries whatever the size
     (`group_id`: one group's members, and the meetings they could be due at)."""
-    from bot.clock import month_bounds
+    from bot.clock import last_day, month_bounds
 
     start, end = month_bounds(year, month)
     found = store.in_range(start, end, branch.id)
     statuses = store.month_statuses([m.id for m in found])
-    members = member_store.roster(branch.id, group_id=group_id)
+    first = start.date()  # (month_bounds: Beijing midnights)
+    members = member_store.roster(branch.id, first, group_id=group_id,
+                                  last=last_day(first))
     if group_id is not None:
         found = [m for m in found if m.audience == "branch" or m.group_id == group_id]
     columns = [(m, store.counted(m)) for m in found]

@@ -15,7 +15,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import insert, or_, select
 
+from bot.clock import to_beijing
 from bot.meetings import attendance, rules, store
+from bot.members.rules import on_roll
 from bot.replies import render
 from bot.storage.engine import bulk_written, db
 from bot.storage.models import Meeting, MeetingAttendance, Member, Reminder
@@ -79,6 +81,8 @@ def materialise(now: datetime) -> int:
 def _worth_sending(row: Reminder, meeting: Meeting, member: Member,
                    answered: set[tuple[int, int]]) -> str | None:
     """Why a due row is skipped, or None to send it."""
+    if not on_roll(member, to_beijing(meeting.starts_at).date()):
+        return "left"  # transferred out (转出) since the row was made: no longer theirs
     if (meeting.id, member.id) in answered:
         return "answered"
     if member.reminders_muted and rules.optional(meeting, row.slot):

@@ -1,13 +1,14 @@
 """Queries about meetings: the one place that decides who is due and what is coming up."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from bot.clock import to_beijing
-from bot.members.rules import COMMITTEE_ROLES
+from bot.members import store as member_store
+from bot.members.rules import COMMITTEE_ROLES, on_roll
 from bot.storage.engine import db
 from bot.storage.models import Meeting, MeetingAttendance, Member, MemberRole
 
@@ -34,20 +35,15 @@ def counted(meeting: Meeting) -> bool:
         to_beijing(meeting.starts_at).date() >= start
 
 
-def member_since(member: Member, day: date) -> bool:
-    """Was the member in the branch on `day` (joined before it, or a member from the start)?"""
-    return member.joined_on is None or member.joined_on <= day
-
-
 def due_members(meeting: Meeting) -> list[Member]:
     """The members due at a meeting (应到): the branch, its committee, or one group — those
-    who were members on the day; nobody at a meeting that does not count (counted)."""
+    who were members on the day (joined, not yet transferred out: on_roll); nobody at a
+    meeting that does not count (counted)."""
     if not counted(meeting):
         return []
     day = to_beijing(meeting.starts_at).date()
     query = select(Member).where(Member.branch_id == meeting.branch_id,
-                                 or_(Member.joined_on.is_(None), Member.joined_on <= day)
-                                 ).order_by(Member.id)
+                                 member_store.on_roll(day)).order_by(Member.id)
     if meeting.audience == "group":
         query = query.where(Member.group_id == meeting.group_id)
     elif meeting.audience == "committee":
@@ -65,7 +61,7 @@ def is_due(meeting: Meeting, member: Member, roles: set[str] | None = None) -> b
 
 def audience_includes(meeting: Meeting, member: Member, roles: set[str]) -> bool:
     """Was the member of the meeting's audience on its day (whether or not it counts)?"""
-    if not member_since(member, to_beijing(meeting.starts_at).date()):
+    if not on_roll(member, to_beijing(meeting.starts_at).date()):
         return False
     if meeting.audience == "group":
         return member.group_id == meeting.group_id
@@ -136,19 +132,21 @@ def answer_counts(meeting_ids: list[int]) -> dict[int, dict[str, int]]:
 
 
 def pending_leave(branch_id: int) -> list[tuple[MeetingAttendance, Meeting, Member]]:
-    """Leave requests waiting for a decision, for meetings still to come, oldest first."""
+    """Leave requests waiting for a decision, for meetings still to come, oldest first (not
+    those of a member who will have left by the meeting: it is no longer theirs)."""
     return [tuple(r) for r in db.session.execute(
         select(MeetingAttendance, Meeting, Member)
         .join(Meeting, MeetingAttendance.meeting_id == Meeting.id)
         .join(Member, MeetingAttendance.member_id == Member.id)
         .where(Meeting.branch_id == branch_id, Meeting.status == "scheduled",
                MeetingAttendance.rsvp == "leave", MeetingAttendance.leave_status == "pending")
-        .order_by(MeetingAttendance.leave_requested_at, MeetingAttendance.id))]
+        .order_by(MeetingAttendance.leave_requested_at, MeetingAttendance.id))
+        if on_roll(r[2], to_beijing(r[1].starts_at).date())]
 
 
 def final_statuses(branch_id: int, since: datetime) -> list[tuple[Member, datetime, str]]:
     """(member, meeting start, final status) at the branch's closed meetings since `since`
-    that count (counted) and were the member's (member_since)."""
+    that count (counted) and were the member's (on_roll)."""
     found = db.session.execute(
         select(Member, Meeting, MeetingAttendance.attendance)
         .join(Meeting, MeetingAttendance.meeting_id == Meeting.id)
@@ -157,11 +155,12 @@ def final_statuses(branch_id: int, since: datetime) -> list[tuple[Member, dateti
                Meeting.starts_at >= since, MeetingAttendance.attendance.is_not(None))
         .order_by(Member.id, Meeting.starts_at))
     return [(member, meeting.starts_at, status) for member, meeting, status in found
-            if counted(meeting) and member_since(member, to_beijing(meeting.starts_at).date())]
+            if counted(meeting) and on_roll(member, to_beijing(meeting.starts_at).date())]
 
 
 def told(meeting: Meeting) -> list[tuple[Member, MeetingAttendance | None]]:
-    """Members who know of the meeting: reminded of it, or who answered (参加 / 请假)."""
+    """Members who know of the meeting: reminded of it, or who answered (参加 / 请假) — and
+    are still in the branch on its day (on_roll)."""
     from bot.storage.models import Reminder
 
     reminded = select(Reminder.member_id).where(Reminder.meeting_id == meeting.id,
@@ -170,5 +169,6 @@ def told(meeting: Meeting) -> list[tuple[Member, MeetingAttendance | None]]:
         MeetingAttendance.meeting_id == meeting.id, MeetingAttendance.rsvp.is_not(None))
     rows = attendance_rows(meeting)
     members = db.session.execute(select(Member).where(
-        Member.id.in_(reminded.union(answered))).order_by(Member.id)).scalars()
+        Member.id.in_(reminded.union(answered)),
+        member_store.on_roll(to_beijing(meeting.starts_at).date())).order_by(Member.id)).scalars()
     return [(member, rows.get(member.id)) for member in members]

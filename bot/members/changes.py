@@ -4,7 +4,7 @@ new phone number would create a second member). Each change is kept in console_c
 who made it and what it was before."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from bot.members import rules as org
 from bot.members import store
 from bot.members.roster import money
 from bot.storage.engine import db
-from bot.storage.models import ConsoleChange, InviteCode, Member, MemberRole, WechatUser
+from bot.storage.models import InviteCode, Member, MemberRole, WechatUser
 
 
 # the editable fields as the secretary's own roster names them (its headers)
@@ -35,10 +35,7 @@ def _shown(member: Member) -> dict:
             "dues_base": str(member.dues_base) if member.dues_base is not None else ""}
 
 
-def log(branch_id: int, by: Member, kind: str, subject: str | None, details: dict,
-        now: datetime) -> None:
-    db.session.add(ConsoleChange(branch_id=branch_id, by=f"member:{by.id}",
-                                 kind=kind, subject=subject, details=details, created_at=now))
+log = store.log_change  # every change of a member is kept in console_changes
 
 
 def edit(member: Member, form: dict, by: Member, now: datetime, ttl_days: int) -> list[str]:
@@ -110,3 +107,33 @@ def unbind(member: Member, by: Member, now: datetime, ttl_days: int,
     log(member.branch_id, by, "member_unbind", f"member:{member.id}",
         {"reason": reason, "was_bound": user is not None}, now)
     return invite
+
+
+def leave(member: Member, day: date | None, to: str, by: Member | str, now: datetime) -> None:
+    """转出: the member left the branch on `day` (for `to`, where to, as written): from that day
+    meetings, dues, lists and the bot are no longer theirs; what came before is kept. Marking
+    one who left again changes the day. Refused, with nothing changed, without a day or with
+    one before they joined. The caller commits."""
+    if day is None:
+        raise Refused("members.leave_no_day", {})
+    if member.joined_on is not None and day <= member.joined_on:
+        raise Refused("members.leave_before_joining", {"day": member.joined_on.isoformat()})
+    to = (to or "").strip()[:100] or None
+    before = [member.left_on.isoformat() if member.left_on else None, member.left_to]
+    member.left_on, member.left_to, member.updated_at = day, to, now
+    member.end_dialogue()  # an unfinished question to them is no longer the branch's
+    log(member.branch_id, by, "member_leave", f"member:{member.id}",
+        {"left_on": [before[0], day.isoformat()], "left_to": [before[1], to]}, now)
+    db.session.flush()
+
+
+def undo_leave(member: Member, by: Member | str, now: datetime) -> bool:
+    """撤销转出 (marked by mistake): the member is in the branch again as if they never left;
+    False if they were not marked. The caller commits."""
+    if member.left_on is None:
+        return False
+    log(member.branch_id, by, "member_leave_undone", f"member:{member.id}",
+        {"left_on": [member.left_on.isoformat(), None], "left_to": [member.left_to, None]}, now)
+    member.left_on, member.left_to, member.updated_at = None, None, now
+    db.session.flush()
+    return True

@@ -46,7 +46,8 @@ class Report:
     created: int = 0
     updated: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)  # (row number, reason)
-    not_in_file: int = 0
+    not_in_file: int = 0  # members of the branch today (not those who left) the file lacks
+    rejoined: list[str] = field(default_factory=list)  # names of members who had left (转出)
 
     @property
     def imported(self) -> int:
@@ -199,10 +200,13 @@ def _validate(cells: dict[str, str]) -> dict:
     return row
 
 
-def import_file(path: Path, now: datetime, committee: str, only_branch=None) -> Report:
+def import_file(path: Path, now: datetime, committee: str, only_branch=None,
+                by="cli") -> Report:
     """Import the roster at path: the good rows are written (the caller commits); what happened.
     `only_branch` (a Branch: the console's leader's own): a row for another branch, or with the
-    phone of another branch's member, is refused by row and changes nothing."""
+    phone of another branch's member, is refused by row and changes nothing. A member the file
+    lacks is left as they are; one who had left (转出) and is in the file again rejoined (kept
+    in console_changes as `by`'s: a leader, or "cli")."""
     rows = read_rows(Path(path))
     if not rows:
         raise NotARoster(render("roster.empty"))
@@ -227,18 +231,20 @@ def import_file(path: Path, now: datetime, committee: str, only_branch=None) -> 
                                                   branch=only_branch.name)))
             continue
         seen[row["phone"]] = number
-        member = _apply(row, now, committee, report)
+        member = _apply(row, now, committee, report, by)
         touched_branches.add(member.branch_id)
         seen_ids.add(member.id)
     db.session.flush()
     report.not_in_file = db.session.execute(
         select(db.func.count(Member.id)).where(Member.branch_id.in_(touched_branches),
-                                               Member.id.not_in(seen_ids))).scalar_one() \
+                                               Member.id.not_in(seen_ids),
+                                               store.on_roll(to_beijing(now).date()))
+    ).scalar_one() \
         if touched_branches else 0
     return report
 
 
-def _apply(row: dict, now: datetime, committee: str, report: Report) -> Member:
+def _apply(row: dict, now: datetime, committee: str, report: Report, by) -> Member:
     branch = store.get_or_create_branch(row["branch"], committee)
     today = to_beijing(now).date()
     if branch.started_on is None:  # its first roster: the branch starts keeping records here
@@ -255,7 +261,18 @@ def _apply(row: dict, now: datetime, committee: str, report: Report) -> Member:
         report.created += 1
     else:
         report.updated += 1
-        if row.get("joined_on"):
+        if org.left_by(member, today):
+            # a member who left (转出) is back on a later roster: they rejoined, from the
+            # day of this import (or its 转入日期); the earlier 转出 stays in console_changes
+            back = row.get("joined_on") or today
+            store.log_change(member.branch_id, by, "member_rejoin", f"member:{member.id}", {
+                "left_on": [member.left_on.isoformat(), None], "left_to": [member.left_to, None],
+                "joined_on": [member.joined_on.isoformat() if member.joined_on else None,
+                              back.isoformat()]}, now)
+            member.left_on = member.left_to = None
+            member.joined_on = back
+            report.rejoined.append(row["name"])
+        elif row.get("joined_on"):
             member.joined_on = row["joined_on"]
     member.name, member.branch, member.updated_at = row["name"], branch, now
     if "group" in row:
@@ -279,7 +296,7 @@ def unbound_text(branch, now: datetime) -> str:
     them (a live one, or a new one)."""
     from flask import current_app
 
-    found = store.unbound_members(branch.name)
+    found = store.unbound_members(to_beijing(now).date(), branch.name)
     if not found:
         return render("roster.all_bound")
     ttl = current_app.config["INVITE_TTL_DAYS"]
@@ -291,11 +308,12 @@ def unbound_text(branch, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def size_text(branch) -> str:
-    """支部有多少人: members, 正式 and 预备, groups, floating, bound."""
-    members = list(db.session.execute(select(Member).where(Member.branch_id == branch.id))
-                   .scalars())
-    bound = len(members) - len(store.unbound_members(branch.name))
+def size_text(branch, now: datetime) -> str:
+    """支部有多少人: members (those who left, 转出, aside), 正式 and 预备, groups, floating,
+    bound."""
+    today = to_beijing(now).date()
+    members = store.roster(branch.id, today)
+    bound = len(members) - len(store.unbound_members(today, branch.name))
     groups: dict[str, int] = {}
     for member in members:
         if member.group is not None:

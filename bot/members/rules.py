@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 
 # 人员类别
 STATUSES = {"正式党员": "full", "正式": "full", "预备党员": "probationary", "预备": "probationary"}
@@ -109,6 +110,23 @@ def may_send_notices(roles: set[str]) -> bool:
 def may_mark_urgent(roles: set[str]) -> bool:
     """Only the 书记 or the 副书记 sends a 紧急通知 (out inside quiet hours)."""
     return bool(roles & URGENT_ROLES)
+
+
+# On the roll (在册): joined (转入) and transferred out (转出) ----------------------------------
+# A member is in the branch from joined_on (None: since the branch's start) up to the day before
+# left_on (the day of the 转出; None: still here). Meetings, dues, lists and the bot follow this
+# one rule; the SQL form of it is bot.members.store.on_roll.
+
+def left_by(member, day: date) -> bool:
+    """Had the member transferred out of the branch (转出) by `day`?"""
+    return member.left_on is not None and member.left_on <= day
+
+
+def on_roll(member, first: date, last: date | None = None) -> bool:
+    """Was the member in the branch on `first` (or on any day from `first` to `last`): joined
+    by then and not yet transferred out?"""
+    joined = member.joined_on is None or member.joined_on <= (last or first)
+    return joined and not left_by(member, first)
 
 
 # 党章's six-month rule (domain.md, Leave and absence; Dues) ------------------------------------

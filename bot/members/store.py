@@ -2,16 +2,33 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from bot.storage.engine import db
-from bot.storage.models import (Branch, Committee, InviteCode, Member, MemberRole, PartyGroup,
-                               WechatUser)
+from bot.storage.models import (Branch, Committee, ConsoleChange, InviteCode, Member, MemberRole,
+                               PartyGroup, WechatUser)
 
 CODE_LENGTH = 8
+
+
+def on_roll(first: date, last: date | None = None):
+    """The condition "in the branch on `first`" (or on any day from `first` to `last`):
+    joined by then and not transferred out (转出) — bot.members.rules.on_roll, in SQL. Every
+    query of a branch's current members (lists, counts, audiences, reminders) adds it."""
+    return and_(or_(Member.joined_on.is_(None), Member.joined_on <= (last or first)),
+                or_(Member.left_on.is_(None), Member.left_on > first))
+
+
+def log_change(branch_id: int, by: Member | str, kind: str, subject: str | None, details: dict,
+               now: datetime) -> None:
+    """Keep one change of the roster in console_changes (who, what, before and after); `by` a
+    leader, or "cli" / "roster" where no member did it."""
+    db.session.add(ConsoleChange(branch_id=branch_id,
+                                 by=by if isinstance(by, str) else f"member:{by.id}",
+                                 kind=kind, subject=subject, details=details, created_at=now))
 
 
 def get_or_create_branch(name: str, committee_name: str) -> Branch:
@@ -52,21 +69,25 @@ def members_by_name(name: str, branch: str | None = None,
     return list(db.session.execute(query).scalars())
 
 
-def unbound_members(branch: str | None = None) -> list[Member]:
-    """Members with no WeChat linked yet, by branch then name."""
+def unbound_members(day: date, branch: str | None = None) -> list[Member]:
+    """Members (in their branch on `day`) with no WeChat linked yet, by branch then name."""
     query = (select(Member).join(Branch).outerjoin(WechatUser, WechatUser.member_id == Member.id)
-             .where(WechatUser.id.is_(None)).order_by(Branch.name, Member.id))
+             .where(WechatUser.id.is_(None), on_roll(day)).order_by(Branch.name, Member.id))
     if branch:
         query = query.where(Branch.name == branch)
     return list(db.session.execute(query).scalars())
 
 
-def roster(branch_id: int, search: str = "", group_id: int | None = None) -> list[Member]:
-    """The branch's members by group and name, with what the roster page shows (group, roles,
-    WeChat) loaded at once; `search`: part of a name; `group_id`: one group's only."""
+def roster(branch_id: int, day: date, search: str = "", group_id: int | None = None,
+           last: date | None = None, left: bool = False) -> list[Member]:
+    """The branch's members on `day` (or on any day to `last`: a month's) by group and name,
+    with what the roster page shows (group, roles, WeChat) loaded at once; `search`: part of a
+    name; `group_id`: one group's only; `left`: instead, those who had left by `day` (已转出)."""
     from sqlalchemy.orm import selectinload
 
-    query = (select(Member).where(Member.branch_id == branch_id)
+    here = and_(Member.left_on.is_not(None), Member.left_on <= day) if left \
+        else on_roll(day, last)
+    query = (select(Member).where(Member.branch_id == branch_id, here)
              .options(selectinload(Member.group), selectinload(Member.role_rows),
                       selectinload(Member.wechat))
              .order_by(Member.group_id, Member.id))
@@ -77,10 +98,11 @@ def roster(branch_id: int, search: str = "", group_id: int | None = None) -> lis
     return list(db.session.execute(query).scalars())
 
 
-def unreachable_members(branch_id: int) -> list[Member]:
+def unreachable_members(branch_id: int, day: date) -> list[Member]:
     """Bound members the platform cannot deliver to (they unfollowed, or it answered 43004)."""
     return list(db.session.execute(select(Member).where(
-        Member.branch_id == branch_id, Member.reachable.is_(False)).order_by(Member.id)).scalars())
+        Member.branch_id == branch_id, Member.reachable.is_(False), on_roll(day))
+        .order_by(Member.id)).scalars())
 
 
 def _new_code() -> str:
@@ -115,23 +137,25 @@ def find_invite(code: str) -> InviteCode | None:
     ).scalar_one_or_none()
 
 
-def leaders_of(branch_id: int) -> list[Member]:
-    """The branch's secretary, deputies and organisation committee members (one query)."""
+def leaders_of(branch_id: int, day: date) -> list[Member]:
+    """The branch's secretary, deputies and organisation committee members in the branch on
+    `day` (one query)."""
     from bot.members.rules import LEADER_ROLES
 
     return list(db.session.execute(select(Member).where(
-        Member.branch_id == branch_id, Member.id.in_(select(MemberRole.member_id).where(
+        Member.branch_id == branch_id, on_roll(day),
+        Member.id.in_(select(MemberRole.member_id).where(
             MemberRole.role.in_(LEADER_ROLES)))).order_by(Member.id)).scalars())
 
 
-def contact_for(member: Member) -> str:
+def contact_for(member: Member, day: date) -> str:
     """Whom this member should turn to: the branch's 书记, or, for the 书记, the 组织委员 (else
-    the Party committee above)."""
+    the Party committee above) — among those in the branch on `day`."""
     from bot.replies import render
 
     wanted = ("organization",) if "secretary" in member.roles else ("secretary",)
     name = db.session.execute(select(Member.name).join(MemberRole).where(  # a name, no object
-        Member.branch_id == member.branch_id, MemberRole.role.in_(wanted),
+        Member.branch_id == member.branch_id, MemberRole.role.in_(wanted), on_roll(day),
         Member.id != member.id).order_by(Member.id).limit(1)).scalar_one_or_none()
     if name is not None:
         return render("contact.organization_named" if "secretary" in member.roles

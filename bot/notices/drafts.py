@@ -121,7 +121,8 @@ def _when_line(member: Member, draft: dict, now: datetime) -> tuple[str, datetim
 
 def summary(member: Member, draft: dict, now: datetime) -> dict:
     """The values of the draft shown back: whom it reaches, who cannot be reached, when."""
-    reach = store.Reach.of(member.branch_id, draft["audience"], member)
+    today = to_beijing(now).date()
+    reach = store.Reach.of(member.branch_id, draft["audience"], today, member)
     count = len(reach.members)
     lines = []
     if count and count <= rules.SHOW_NAMES_UP_TO:
@@ -136,7 +137,7 @@ def summary(member: Member, draft: dict, now: datetime) -> dict:
         lines.append(render("notice.urgent_refused"))
     when_line, _ = _when_line(member, draft, now)
     addressed = any(m.id == member.id for m in store.audience_members(
-        member.branch_id, draft["audience"]))
+        member.branch_id, draft["audience"], today))
     return {"audience": store.audience_label(draft["audience"]), "count": count,
             "not_self": render("notice.not_self") if addressed else "",
             "details": "".join("\n" + line for line in lines), "when": when_line,
@@ -161,7 +162,8 @@ def new_draft(member: Member, audience: str, text: str, at: datetime | None,
 
 def send(member: Member, draft: dict, now: datetime) -> Outcome:
     """The confirmed draft becomes a notice, sent now or at its time (quiet hours applied)."""
-    if not store.audience_members(member.branch_id, draft["audience"], member):
+    if not store.audience_members(member.branch_id, draft["audience"], to_beijing(now).date(),
+                                  member):
         return Outcome("notice.nobody", {"audience": store.audience_label(draft["audience"])})
     _, at = _when_line(member, draft, now)
     notice = store.create(member.branch, member, draft["audience"], draft["text"], at,

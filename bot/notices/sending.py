@@ -135,7 +135,12 @@ def claim_due(now: datetime) -> list[Plan]:
 
 def _sendable(notice: Notice, round_: int, now: datetime) -> list[int]:
     """The pending send rows of a round worth sending; the others settled here (unreachable:
-    failed, with why; a reminder to someone who has since acknowledged: skipped)."""
+    failed, with why; a reminder to someone who has since acknowledged, or a push to someone
+    who has since left the branch (转出): skipped)."""
+    from bot.clock import to_beijing
+    from bot.members.rules import on_roll
+
+    today = to_beijing(now).date()
     rows = db.session.execute(
         select(NoticeSend, Member, NoticeRecipient.acked_at).options(joinedload(Member.wechat))
         .join(Member, Member.id == NoticeSend.member_id)
@@ -148,6 +153,8 @@ def _sendable(notice: Notice, round_: int, now: datetime) -> list[int]:
         why = why_unreachable(member)
         if round_ == 1 and acked_at is not None:
             row.status, row.note, row.updated_at = "skipped", "acknowledged", now
+        elif not on_roll(member, today):
+            row.status, row.note, row.updated_at = "skipped", "left", now
         elif why:
             row.status, row.note, row.updated_at = "failed", why, now
         else:

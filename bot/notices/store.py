@@ -6,12 +6,14 @@ Plain functions over the session: they flush, never commit.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import exists, func, insert, literal, null, select, true, update
 from sqlalchemy.orm import joinedload
 
+from bot.clock import to_beijing
 from bot.members import store as member_store
+from bot.members.store import on_roll
 from bot.members.rules import COMMITTEE_ROLES
 from bot.notices import rules
 from bot.replies import Outcome, load, render, when
@@ -34,9 +36,11 @@ def audience_label(audience: str) -> str:
     return group if group else render(f"notice.audiences.{audience}")
 
 
-def audience_members(branch_id: int, audience: str, sender: Member | None = None) -> list[Member]:
-    """The members an audience reaches today (the sender aside), with their WeChat link."""
-    query = select(Member).where(Member.branch_id == branch_id).order_by(Member.id)
+def audience_members(branch_id: int, audience: str, day: date,
+                     sender: Member | None = None) -> list[Member]:
+    """The members an audience reaches on `day` (those in the branch then; the sender aside),
+    with their WeChat link."""
+    query = select(Member).where(Member.branch_id == branch_id, on_roll(day)).order_by(Member.id)
     if sender is not None:
         query = query.where(Member.id != sender.id)
     group = rules.group_of(audience)
@@ -69,8 +73,9 @@ class Reach:
     unfollowed: list[Member] = field(default_factory=list)
 
     @classmethod
-    def of(cls, branch_id: int, audience: str, sender: Member | None = None) -> "Reach":
-        found = cls(audience_members(branch_id, audience, sender))
+    def of(cls, branch_id: int, audience: str, day: date,
+           sender: Member | None = None) -> "Reach":
+        found = cls(audience_members(branch_id, audience, day, sender))
         for member in found.members:
             why = why_unreachable(member)
             if why:
@@ -87,7 +92,8 @@ def create(branch: Branch, sender: Member | None, audience: str, text: str, send
                     created_at=now, send_at=send_at)
     db.session.add(notice)
     db.session.flush()
-    ids = [m.id for m in audience_members(branch.id, audience, sender)]
+    day = to_beijing(now).date()
+    ids = [m.id for m in audience_members(branch.id, audience, day, sender)]
     if ids:  # bulk: a notice to thousands is two statements, not thousands of objects
         db.session.execute(insert(NoticeRecipient), [
             {"notice_id": notice.id, "member_id": i} for i in ids])

@@ -97,6 +97,11 @@ class Member(db.Model):
     # Joined the branch after it started (a later roster's new row, or its 转入日期): meetings
     # before this day are not theirs. None: a member since the branch's start.
     joined_on: Mapped[date | None] = mapped_column(Date)
+    # Transferred out of the branch (转出) on this day: from it on the member is no longer in
+    # the branch (meetings, dues, lists, the bot), their history before it is kept. left_to:
+    # where to (转往何处), as the secretary wrote it. None: still a member.
+    left_on: Mapped[date | None] = mapped_column(Date)
+    left_to: Mapped[str | None] = mapped_column(String(100))
     # An unfinished dialogue (see dialogue()): {"topic", "state", "expires"}.
     conversation: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -19,6 +19,7 @@ from bot.clock import BEIJING, to_beijing
 from bot.replies import Outcome, render
 from bot.study import rules
 from bot.study import store
+from bot.members.store import on_roll
 from bot.storage.engine import db
 from bot.storage.models import Member, StudyCheckin, state_of
 
@@ -199,7 +200,7 @@ def branch_month(branch, now: datetime) -> Outcome:
     people = {member.id for member, _ in rows}
     minutes = sum(record.minutes or 0 for _, record in rows)
     total = db.session.execute(select(func.count(Member.id)).where(
-        Member.branch_id == branch.id)).scalar_one()
+        Member.branch_id == branch.id, on_roll(here))).scalar_one()
     return Outcome("study.branch_month", {"month": here.month, "people": len(people),
                                           "total": total, "checkins": len(rows),
                                           "hours": round(minutes / 60, 1)})

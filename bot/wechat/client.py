@@ -269,7 +269,8 @@ def prepare(member: Member, key: str, now: datetime, idempotency_key: str | None
     from bot import replies
     from bot.members.store import contact_for
 
-    turn_to = replies.asking.set(lambda: contact_for(member))  # {contact}: the recipient's
+    day = clock.to_beijing(now).date()
+    turn_to = replies.asking.set(lambda: contact_for(member, day))  # {contact}: the recipient's
     try:
         text = render(key, **values)
     finally:
