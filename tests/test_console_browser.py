@@ -173,3 +173,8 @@ def test_a_secretary_s_morning_on_the_console(app, platform, fake, tmp_path, clo
     book = requests.get(href, cookies=cookies, timeout=30)
     assert book.status_code == 200 and book.content[:2] == b"PK"  # an xlsx (a zip)
     assert "考勤表.xlsx" in requests.utils.unquote(book.headers["Content-Disposition"])
+
+    # --- the month's papers on one page ------------------------------------------------------------
+    browser.get(live + "/console/papers?month=2026-11")
+    assert "会议记实表" in text(browser) and "三会一课" in text(browser)
+    shot(browser, "papers")

@@ -460,6 +460,38 @@ def test_the_home_page_at_a_glance_with_its_two_charts(app, month, platform, clo
     assert page.count("<svg") == 2
 
 
+def test_the_papers_of_a_month_on_one_page(app, month, platform, clock):  # noqa: F811
+    """材料: the workbook, each held meeting's 记实表 (Word and Excel), the quarter's check;
+    every download from it logged."""
+    from bot.storage.models import Meeting
+
+    branch, theme, committee = month
+    client = app.test_client()
+    sign_in(platform, client)
+    assert "/console/papers?month=" in client.get("/console/").get_data(as_text=True)
+    page = client.get("/console/papers?month=2026-11").get_data(as_text=True)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "console-papers.html").write_text(page, encoding="utf-8")
+    held = db.session.execute(select(Meeting).where(Meeting.status == "closed")).scalars().all()
+    assert held and theme in held
+    for meeting in held:
+        assert f"/console/meetings/{meeting.id}/record.docx" in page, meeting
+    groups = [m for m in held if m.group is not None]  # two 党小组会: told apart by group
+    assert len(groups) == 2 and all(f"党小组会（{m.group.name}）" in page for m in groups)
+    scheduled = db.session.execute(select(Meeting).where(Meeting.status == "scheduled")
+                                   ).scalars().first()
+    assert scheduled is None or f"/console/meetings/{scheduled.id}/record" not in page
+    assert "/console/attendance.xlsx?month=2026-11" in page
+    assert "/console/compliance?quarter=2026-Q4" in page
+    before = db.session.execute(select(ExportLog)).all()
+    download = client.get(f"/console/meetings/{theme.id}/record.docx")
+    assert download.status_code == 200 and download.data[:2] == b"PK"
+    assert len(db.session.execute(select(ExportLog)).all()) == len(before) + 1
+    empty = client.get("/console/papers?month=2026-12").get_data(as_text=True)
+    assert "还没有已召开的会议" in empty and "2026-Q4" in empty
+    assert client.get("/console/papers?month=2026-13").status_code == 400
+
+
 def test_study_and_floating_pages(app, month, platform, clock):  # noqa: F811
     from bot.storage.models import FloatingContact
 
@@ -536,9 +568,12 @@ def test_who_may_reach_what(app, month, platform, tmp_path, clock):  # noqa: F81
         MeetingAttendance.id)).all(), db.session.get(Meeting, theme.id).starts_at,
         store.members_by_name("王志强")[0].phone) == before
     assert db.session.execute(select(ConsoleChange)).first() is None
+    papers = other.get("/console/papers?month=2026-11").get_data(as_text=True)
+    assert f"/console/meetings/{theme.id}/record" not in papers and "还没有已召开的会议" in papers
     anonymous = app.test_client()
     for path in ("/console/", "/console/roster", "/console/dues", "/console/attendance",
-                 "/console/study", "/console/floating", "/console/notices/new", "/console/leave"):
+                 "/console/study", "/console/floating", "/console/notices/new", "/console/leave",
+                 "/console/papers"):
         assert anonymous.get(path).status_code == 401, path
 
 
@@ -563,6 +598,7 @@ def test_a_group_leader_sees_the_group_and_changes_only_what_is_theirs(app, mont
     assert "张建国" not in group.get("/console/study?month=2026-11").get_data(as_text=True)
     for path in ("/console/leave", "/console/dues", "/console/notices", "/console/notices/new",
                  "/console/floating", "/console/compliance?quarter=2026-Q4",
+                 "/console/papers?month=2026-11",
                  "/console/attendance.xlsx?month=2026-11", f"/console/meetings/{theme.id}",
                  f"/console/meetings/{theme.id}/change"):
         assert group.get(path).status_code == 403, path

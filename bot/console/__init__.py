@@ -222,6 +222,22 @@ def attendance():
     return send_file(path, as_attachment=True, download_name=shown_name(path))
 
 
+@bp.get("/papers")
+def papers_page():
+    """材料: what a branch hands in for a month, to download — the attendance workbook, each
+    held meeting's 记实表, and the month's quarter's 三会一课 check."""
+    leader = _leader()
+    month, year, number = _month_arg()
+    held = [m for m in meeting_store.in_range(*clock.month_bounds(year, number),
+                                              leader.branch_id) if m.status == "closed"]
+    this_month = clock.month_of(clock.now())
+    return render_template("papers.html", leader=leader, month=month, meetings=held,
+                           kinds=MEETING_KINDS, to_beijing=clock.to_beijing,
+                           quarter="{}-Q{}".format(*quarter_of(clock.month_bounds(
+                               year, number)[0].date())),
+                           months=[clock.add_months(this_month, -back) for back in range(6)])
+
+
 @bp.get("/compliance")
 def compliance_page():
     leader = _leader()
