@@ -72,6 +72,14 @@ def test_export_compliance_and_the_meeting_record(app, month, platform, clock): 
         "host": "张建国", "recorder": "李红梅", "content": "学习党章第三章", "decisions": "开展志愿服务",
         "csrf_token": csrf})
     assert db.session.get(Meeting, theme.id).content == "学习党章第三章"
+    from bot.storage.models import ConsoleChange
+
+    kept = db.session.execute(select(ConsoleChange).where(
+        ConsoleChange.kind == "meeting_record").order_by(ConsoleChange.id)).scalars().all()
+    assert [c.details["after"] for c in kept] == [  # who wrote what, each change once
+        {"host": "张建国", "recorder": "李红梅", "content": "学习党章第三章", "decisions": "开展志愿服务"},
+        {"recorder": "刘海波"}, {"recorder": "李红梅"}]
+    assert kept[1].details["before"] == {"recorder": "李红梅"} and kept[0].by.startswith("member:")
     doc = Document(BytesIO(client.get(f"/console/meetings/{theme.id}/record.docx").data))
     cells = {row.cells[0].text: row.cells[1].text for row in doc.tables[0].rows}
     assert cells["会议内容"] == "学习党章第三章" and cells["实到"].startswith("2 人")

@@ -81,6 +81,13 @@ def test_pending_leave_approved_and_denied_from_the_console(app, platform, fake,
                                                 "csrf_token": token}).get_data(as_text=True)
     assert f"编号 {rows[liu]} 的请假已经审批过了（不批准）" in again  # said so, nothing changed
     assert db.session.get(MeetingAttendance, rows[liu]).leave_status == "denied"
+    from bot.storage.models import ConsoleChange
+
+    li = store.members_by_name("李红梅")[0].id  # signed in
+    logged = db.session.execute(select(ConsoleChange.kind, ConsoleChange.subject, ConsoleChange.by)
+                                .order_by(ConsoleChange.id)).all()
+    assert logged == [("leave_approve", f"leave:{rows[wang]}", f"member:{li}"),
+                      ("leave_deny", f"leave:{rows[liu]}", f"member:{li}")]  # not the repeat
 
 
 WECHAT_UA = ("Mozilla/5.0 (Linux; Android 14; V2309A) AppleWebKit/537.36 (KHTML, like Gecko) "

@@ -256,9 +256,18 @@ def meeting_page(meeting_id: int):
     meeting = _own_meeting(leader, meeting_id)
     saved = False
     if request.method == "POST":
+        from bot.members import changes
+
+        before, after = {}, {}
         for name in ("host", "recorder", "content", "decisions"):
-            setattr(meeting, name, (request.form.get(name) or "").strip() or None)
-        meeting.updated_at = clock.now()
+            value = (request.form.get(name) or "").strip() or None
+            if value != getattr(meeting, name):
+                before[name], after[name] = getattr(meeting, name), value
+                setattr(meeting, name, value)
+        if after:
+            meeting.updated_at = clock.now()
+            changes.log(leader.branch_id, leader, "meeting_record", f"meeting:{meeting.id}",
+                        {"before": before, "after": after}, clock.now())
         db.session.commit()
         saved = True
     return render_template("meeting.html", leader=leader, meeting=meeting, saved=saved,
@@ -345,8 +354,13 @@ def leave_page():
         decision = request.form.get("decision")
         if decision not in ("approve", "deny"):
             abort(400)
-        said = [o.render() for o in attendance.decide(leader, [number], decision == "approve",
-                                                       clock.now())]
+        from bot.members import changes
+
+        outcomes = attendance.decide(leader, [number], decision == "approve", clock.now())
+        said = [o.render() for o in outcomes]
+        if any(o.key == "leave.decided" for o in outcomes):
+            changes.log(leader.branch_id, leader, f"leave_{decision}", f"leave:{number}", {},
+                        clock.now())
         db.session.commit()
     found = meeting_store.pending_leave(leader.branch_id)
     return render_template("leave.html", leader=leader, found=found, said=said,
