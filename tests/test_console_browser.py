@@ -178,3 +178,6 @@ def test_a_secretary_s_morning_on_the_console(app, platform, fake, tmp_path, clo
     browser.get(live + "/console/papers?month=2026-11")
     assert "会议记实表" in text(browser) and "三会一课" in text(browser)
     shot(browser, "papers")
+    browser.get(live + "/console/meetings/new")
+    assert "补录" in text(browser)
+    shot(browser, "meeting-new")

@@ -90,6 +90,56 @@ def test_pending_leave_approved_and_denied_from_the_console(app, platform, fake,
                       ("leave_deny", f"leave:{rows[liu]}", f"member:{li}")]  # not the repeat
 
 
+def test_a_meeting_added_from_the_console_and_one_entered_afterwards(app, platform, tmp_path,
+                                                                    clock):
+    from bot.storage.models import ConsoleChange, Meeting, PartyGroup
+
+    bind(platform, tmp_path, ("张建国", "o_zhang"), ("李红梅", "o_li"), ("王志强", "o_wang"),
+         ("刘海波", "o_liu"))
+    client = app.test_client()
+    sign_in(platform, client)
+    assert "/console/meetings/new" in client.get("/console/").get_data(as_text=True)
+    page = client.get("/console/meetings/new").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    form = {"kind": "branch_assembly", "starts_at": "2026-11-28T15:00", "place": "村委会",
+            "topic": "民主评议", "csrf_token": token}
+    assert client.post("/console/meetings/new", data={**form, "csrf_token": ""}
+                       ).status_code == 400  # no CSRF token: nothing added
+    assert db.session.execute(select(Meeting)).first() is None
+    for changed, said in (({"starts_at": "2026-11-20T15:00"}, "已经过去。如果这次会已经开过"),
+                          ({"starts_at": "2026-11-28T15:00", "held": "1"}, "还没到"),
+                          ({"kind": "group"}, "党小组会要选是哪个党小组"),
+                          ({"kind": ""}, "请选择会议类型"), ({"starts_at": "明天"}, "请选好")):
+        refused = client.post("/console/meetings/new", data={**form, **changed})
+        assert said in refused.get_data(as_text=True), changed
+    assert db.session.execute(select(Meeting)).first() is None
+    done = client.post("/console/meetings/new", data=form).get_data(as_text=True)
+    meeting = db.session.execute(select(Meeting)).scalar_one()
+    assert f"签到码 {meeting.checkin_code}" in done and meeting.status == "scheduled"
+    assert (meeting.kind, meeting.place, meeting.topic) == ("branch_assembly", "村委会", "民主评议")
+    assert "支部党员大会" in platform.text("o_wang", "下次开会是什么时候")  # members see it
+    group = db.session.execute(select(PartyGroup)).scalars().first()
+    back = client.post("/console/meetings/new", data={
+        **form, "kind": "group", "group": group.id, "starts_at": "2026-11-18T19:00",
+        "held": "1"}).get_data(as_text=True)
+    assert "已补录" in back
+    held = db.session.execute(select(Meeting).where(Meeting.kind == "group")).scalar_one()
+    assert (held.status, held.backfilled, held.group_id) == ("closed", True, group.id)
+    assert [c.kind for c in db.session.execute(select(ConsoleChange)).scalars()] == [
+        "meeting_add", "meeting_add"]
+    assert "控制台只对支部书记" in platform.text("o_liu", "控制台")  # 刘海波, a member
+    assert app.test_client().get("/console/meetings/new").status_code == 401
+    group_leader = app.test_client()  # 王志强, 党小组长: sees the group, adds nothing
+    sign_in(platform, group_leader, "o_wang")
+    assert group_leader.get("/console/meetings/new").status_code == 403
+    liu = store.members_by_name("刘海波")[0]  # of 王志强's group: a form he may use
+    own = group_leader.get(f"/console/roster/{liu.id}/behalf").get_data(as_text=True)
+    own_token = own.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    assert group_leader.post("/console/meetings/new", data={**form, "csrf_token": own_token}
+                             ).status_code == 403
+    assert len(db.session.execute(select(Meeting)).all()) == 2
+
+
 WECHAT_UA = ("Mozilla/5.0 (Linux; Android 14; V2309A) AppleWebKit/537.36 (KHTML, like Gecko) "
              "Version/4.0 Chrome/116.0 Mobile Safari/537.36 XWEB/1160065 MicroMessenger/8.0.50")
 

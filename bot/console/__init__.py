@@ -276,6 +276,41 @@ def meeting_page(meeting_id: int):
                            warnings=meeting_record.warnings(meeting))
 
 
+@bp.route("/meetings/new", methods=["GET", "POST"])
+def meeting_new():
+    """Add a meeting (an extra one, or one already held, entered afterwards: 补录) with the CLI's
+    checks; members hear of it as of any planned meeting (its reminders, 下次开会是什么时候)."""
+    from bot.meetings import planning
+    from bot.members import changes
+    from bot.members.store import party_groups
+
+    leader = _leader(change=True)
+    groups = party_groups(leader.branch_id)
+    form, said, problem = request.form, None, None
+    if request.method == "POST":
+        kind, held = form.get("kind", ""), form.get("held") == "1"
+        group = next((g for g in groups if str(g.id) == form.get("group")), None)
+        place = (form.get("place") or "").strip()[:200] or None
+        topic = (form.get("topic") or "").strip()[:500] or None
+        now = clock.now()
+        try:
+            starts_at = _form_time(form.get("starts_at") or "")
+            meeting = planning.add_entered(leader.branch, kind, starts_at, now, group=group,
+                                           place=place, topic=topic, held=held)
+        except ValueError as exc:  # a time that is not one, or planning.AddRefused
+            why, values = exc.args if isinstance(exc, planning.AddRefused) else ("bad_at", {})
+            problem = render(f"console.add_{why}", **values)
+        else:
+            changes.log(leader.branch_id, leader, "meeting_add", f"meeting:{meeting.id}",
+                        {"kind": kind, "starts_at": starts_at.isoformat(), "held": held}, now)
+            db.session.commit()
+            said = render("console.added_held" if held else "console.added",
+                          meeting=meeting_label(meeting), code=meeting.checkin_code)
+            form = {}
+    return render_template("meeting_new.html", leader=leader, kinds=MEETING_KINDS,
+                           groups=groups, form=form, said=said, problem=problem)
+
+
 @bp.route("/meetings/<int:meeting_id>/change", methods=["GET", "POST"])
 def meeting_change(meeting_id: int):
     """Move a meeting (time, place, topic) or cancel it; members already told are told, as when

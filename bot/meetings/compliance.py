@@ -13,7 +13,8 @@ from bot.replies import render
 from bot.meetings import rules, store
 from bot.meetings.rules import MEETING_KINDS, UNRECORDED
 from bot.storage.engine import db
-from bot.storage.models import Branch, Meeting, MeetingAttendance, PartyGroup
+from bot.members import store as member_store
+from bot.storage.models import Branch, Meeting, MeetingAttendance
 
 
 @dataclass
@@ -58,8 +59,7 @@ def check(branch: Branch, year: int, quarter: int) -> list[Requirement]:
     attended = set(db.session.execute(select(MeetingAttendance.meeting_id).where(
         MeetingAttendance.meeting_id.in_([m.id for m in meetings]),
         MeetingAttendance.attendance.in_(("present", "remote")))).scalars())
-    groups = list(db.session.execute(select(PartyGroup).where(
-        PartyGroup.branch_id == branch.id).order_by(PartyGroup.id)).scalars())
+    groups = member_store.party_groups(branch.id)
     out = []
     for kind, per in rules.REQUIRED:
         periods = [f"{year}-Q{quarter}"] if per == "quarter" else \

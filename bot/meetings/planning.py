@@ -10,15 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot.meetings.attendance import details, label
-from bot.meetings.rules import AUDIENCE, attendance_of
+from bot.meetings.rules import AUDIENCE, MEETING_KINDS, attendance_of
 from bot.chat import outbox
 from bot.clock import BEIJING, to_beijing
 from bot.chat import slots
 from bot.replies import Outcome, render, when
 from bot.meetings import calendar
 from bot.meetings import store
+from bot.members import store as member_store
 from bot.storage.engine import db
-from bot.storage.models import Branch, Meeting, MeetingAttendance, PartyGroup, Reminder
+from bot.storage.models import Branch, Meeting, MeetingAttendance, Reminder
 
 
 
@@ -43,8 +44,7 @@ def plan_month(branch: Branch, year: int, month: int, now: datetime) -> tuple[in
     secretary has since moved or cancelled it.
     """
     created = existing = 0
-    groups = list(db.session.execute(select(PartyGroup).where(
-        PartyGroup.branch_id == branch.id).order_by(PartyGroup.id)).scalars())
+    groups = member_store.party_groups(branch.id)
     for occ in calendar.occurrences(branch, year, month):
         if branch.started_on and to_beijing(occ.starts_at).date() < branch.started_on:
             continue  # before the branch started here: not planned, never counted
@@ -100,6 +100,28 @@ def start_branch(branch: Branch, day: date) -> int:
 
 class ChangeRefused(ValueError):
     """A move or cancellation that cannot be made; args[0] is the prompts key, then values."""
+
+
+class AddRefused(ValueError):
+    """A meeting a person entered that cannot be added: args[0] is why (unknown_kind,
+    group_needs_group, held_in_future, add_in_past), args[1] the values; each way in says it
+    in its own words (calendar.* for the CLI, console.add_* on the page)."""
+
+
+def add_entered(branch: Branch, kind: str, starts_at: datetime, now: datetime, group=None,
+                place=None, topic=None, held: bool = False) -> Meeting:
+    """add(), with what a person's entry must satisfy: a known kind, a 党小组会 with its group,
+    a meeting still to come — or, held (补录), one already past."""
+    at = to_beijing(starts_at).strftime("%Y-%m-%d %H:%M")
+    if kind not in MEETING_KINDS:
+        raise AddRefused("unknown_kind", {"kinds": ", ".join(MEETING_KINDS)})
+    if kind == "group" and group is None:
+        raise AddRefused("group_needs_group", {})
+    if held and starts_at > now:
+        raise AddRefused("held_in_future", {"at": at})
+    if not held and starts_at <= now:
+        raise AddRefused("add_in_past", {"at": at})
+    return add(branch, kind, starts_at, now, group=group, place=place, topic=topic, held=held)
 
 
 def _check_changeable(meeting: Meeting, now: datetime) -> None:

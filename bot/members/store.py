@@ -47,6 +47,12 @@ def get_or_create_branch(name: str, committee_name: str) -> Branch:
     return branch
 
 
+def party_groups(branch_id: int) -> list[PartyGroup]:
+    """The branch's Party groups (党小组), in the order they were made."""
+    return list(db.session.execute(select(PartyGroup).where(
+        PartyGroup.branch_id == branch_id).order_by(PartyGroup.id)).scalars())
+
+
 def get_or_create_group(branch: Branch, name: str) -> PartyGroup:
     """The Party group called name in branch, created if new."""
     group = db.session.execute(select(PartyGroup).where(

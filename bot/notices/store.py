@@ -26,8 +26,7 @@ ACK_DAYS = 14  # a bare 收到 acknowledges a notice received this recently
 
 def groups_of(branch_id: int) -> list[str]:
     """The names of the branch's Party groups."""
-    return list(db.session.execute(select(PartyGroup.name).where(
-        PartyGroup.branch_id == branch_id).order_by(PartyGroup.id)).scalars())
+    return [group.name for group in member_store.party_groups(branch_id)]
 
 
 def audience_label(audience: str) -> str:
