@@ -128,6 +128,105 @@ def test_replays_are_refused_with_redis_down_too(app, platform):
     assert replay.status_code == 403 and count(InboundMessage) == 1
 
 
+def test_a_message_and_its_nonce_are_one_commit(app, platform, tmp_path):
+    """The (timestamp, nonce) goes into the message's own transaction: one commit a message."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    bind(platform, tmp_path, SECRETARY)
+    commits = []
+
+    def counted(session):
+        commits.append(session)
+
+    event.listen(Session, "after_commit", counted)
+    try:
+        params = platform.params()
+        body = message_xml("o_zhang", text="帮助", msg_id=61)
+        first = platform.post_raw(body, params)
+    finally:
+        event.remove(Session, "after_commit", counted)
+    assert first.status_code == 200 and len(commits) == 1
+    kept = db.session.execute(select(WebhookNonce).where(
+        WebhookNonce.nonce == params["nonce"])).scalar_one()
+    assert kept.timestamp == int(params["timestamp"])
+    retry = platform.post_raw(body, params)  # the platform's retry: the same reply, one pair
+    assert retry.data == first.data and count(WebhookNonce) == len(set(
+        db.session.execute(select(WebhookNonce.nonce)).scalars()))
+    assert platform.post_raw(message_xml("o_zhang", text="控制台", msg_id=62), params
+                             ).status_code == 403
+
+
+def test_a_failed_message_keeps_its_nonce(app, platform, tmp_path, monkeypatch):
+    """A handler that fails: the message is kept as failed, with its pair; a replay of the URL
+    with another body is still refused."""
+    from bot.chat import dispatch
+
+    bind(platform, tmp_path, SECRETARY)
+
+    def broken(msg):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(dispatch, "route", broken)
+    params = platform.params()
+    reply = platform.post_raw(message_xml("o_zhang", text="帮助", msg_id=71), params)
+    assert reply.status_code == 200
+    assert db.session.execute(select(WebhookNonce).where(
+        WebhookNonce.nonce == params["nonce"])).scalar_one() is not None
+    monkeypatch.undo()
+    before = count(InboundMessage)
+    forged = platform.post_raw(message_xml("o_zhang", text="控制台", msg_id=72), params)
+    assert forged.status_code == 403 and count(InboundMessage) == before
+
+
+def test_a_replay_after_redis_lost_its_pairs_changes_nothing(app, platform, tmp_path):
+    """Redis answers the check; if it lost the pair (a restart without persistence), the
+    database's copy still stops the replay at its commit: nothing it did is kept."""
+    from bot.storage.models import StudyCheckin
+    from bot.wechat.webhook import NONCE_KEY
+
+    bind(platform, tmp_path, SECRETARY)
+    params = platform.params()
+    assert platform.post_raw(message_xml("o_zhang", text="你好", msg_id=91), params
+                             ).status_code == 200
+    redis = app.extensions["redis"]
+    assert redis.get(f"{NONCE_KEY}{params['timestamp']}:{params['nonce']}") is not None
+    for key in redis.scan_iter(f"{NONCE_KEY}*"):
+        redis.delete(key)
+    before = count(InboundMessage)
+    replay = platform.post_raw(message_xml("o_zhang", text="今天学习了党章40分钟", msg_id=92), params)
+    assert replay.status_code in (200, 403) and "学习" not in replay.get_data(as_text=True)
+    assert count(InboundMessage) == before and count(StudyCheckin) == 0
+
+
+def test_a_commit_taking_a_pair_another_request_holds_keeps_nothing(app, platform, tmp_path,
+                                                                     monkeypatch):
+    """Two requests with one (timestamp, nonce) and two bodies at the same moment: the one that
+    commits second fails, and nothing it did is kept (simulated: the other commits the pair
+    while this one is being handled)."""
+    import hashlib
+
+    from bot.chat import dispatch
+    from bot.storage.models import StudyCheckin
+
+    bind(platform, tmp_path, SECRETARY)
+    params = platform.params()
+    real = dispatch.route
+
+    def racing(msg):
+        with db.engine.begin() as other:  # another connection: the first request's commit
+            other.execute(WebhookNonce.__table__.insert().values(
+                timestamp=int(params["timestamp"]), nonce=params["nonce"],
+                body_sha=hashlib.sha256(b"the other body").hexdigest(), seen_at=msg.now))
+        return real(msg)
+
+    monkeypatch.setattr(dispatch, "route", racing)
+    before = count(InboundMessage)
+    reply = platform.post_raw(message_xml("o_zhang", text="今天学习了党章40分钟", msg_id=81), params)
+    assert reply.status_code == 200  # a polite answer, and nothing of it kept
+    assert count(InboundMessage) == before and count(StudyCheckin) == 0
+
+
 def test_nonces_are_pruned_after_the_window(app, platform, clock):
     from bot.wechat.webhook import prune_nonces
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import xmltodict
-from flask import current_app
+from flask import current_app, g
 from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -32,6 +32,9 @@ from bot.storage.models import InboundMessage, Member, WechatUser
 
 log = logging.getLogger(__name__)
 SUCCESS = "success"  # tells the platform to stop retrying, shows the member nothing
+# flask.g's key for the request's (timestamp, nonce) not kept yet (bot/wechat/webhook.py keeps it
+# with the request's first commit)
+PENDING_NONCE = "webhook_pending_nonce"
 # Events a member causes by acting; they open the 48-hour customer-service window.
 INTERACTIVE_EVENTS = {"subscribe", "subscribe_scan", "scan", "click", "view"}
 # How long a retry waits for the first delivery of the same message to finish.
@@ -209,7 +212,10 @@ def _record(envelope: Envelope, xml_text: str, now: datetime) -> InboundMessage:
 
 
 def _wait_for_first(key: str, envelope: Envelope, now: datetime) -> str:
-    """A retry of a message we already have: the first delivery's reply, never a second run."""
+    """A retry of a message we already have: the first delivery's reply, never a second run.
+    Its (timestamp, nonce) is kept once the first delivery has committed; if that one is still
+    at work when we give up, it is left to it (the platform may have repeated the pair, and
+    taking it first would fail that delivery's commit)."""
     deadline = time.monotonic() + DUPLICATE_WAIT_SECONDS
     while True:
         db.session.rollback()
@@ -218,6 +224,7 @@ def _wait_for_first(key: str, envelope: Envelope, now: datetime) -> str:
         if row is not None:
             return reply_xml(envelope, row.reply or "", now)
         if time.monotonic() > deadline:
+            g.pop(PENDING_NONCE, None)
             return SUCCESS
         time.sleep(0.05)
 

@@ -8,8 +8,12 @@ and nothing set: safe). Signatures (`sign`, `matches`) are checked here in const
   nobody downgrades a safe account to plain.
 A URL's signature does not cover a plain body, so a (timestamp, nonce) pair is accepted once
 with one body: the same body again is the platform's retry (answered from the stored reply),
-another body is a replay and is refused. The pairs live in the database, so a Redis outage
-does not open this check. Refused requests get 403 and nothing is stored.
+another body is a replay and is refused. Redis answers the check (one SET NX for the window);
+the pairs are also kept in the database, so a Redis outage (or a Redis that lost them) does
+not open it: a new pair is written in the message's own transaction (not one commit more per
+message) — whatever the request commits first, the message and its reply or a failed or
+malformed one kept, carries it — and a commit that would take a pair another request holds
+fails, its work with it. Refused requests get 403 and nothing is stored.
 """
 from __future__ import annotations
 
@@ -18,9 +22,11 @@ import hashlib
 import hmac
 import logging
 
-from flask import Blueprint, Response, current_app, request
-from sqlalchemy import delete, insert, select
+from flask import Blueprint, Response, current_app, g, has_request_context, request
+from sqlalchemy import delete, event, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
+from redis.exceptions import RedisError
 from wechatpy.crypto import PrpCrypto
 from wechatpy.utils import random_string
 
@@ -32,6 +38,7 @@ from bot.storage.models import WebhookNonce
 log = logging.getLogger(__name__)
 bp = Blueprint("webhook", __name__)
 MAX_NONCE = 64  # the platform's nonces are ten digits
+NONCE_KEY = "zhibu:inbound:nonce:"  # + timestamp:nonce → the body's sha256, for the window
 
 
 def sign(*parts: str) -> str:
@@ -81,28 +88,72 @@ def _decrypt(encrypt: str) -> str | None:
     return None
 
 
-def accept_once(timestamp: int, nonce: str, body: bytes) -> bool:
-    """Remember (timestamp, nonce) with this body; False if it came before with another body."""
+def seen_before(timestamp: int, nonce: str, body: bytes) -> bool | None:
+    """Has (timestamp, nonce) come before: True with this body (the platform's retry), False
+    with another (a replay: refuse it), None if never — then it is kept with whatever this
+    request commits first (see _keep_pending_nonce). Redis answers first (one SET NX, which
+    also settles two requests racing with one pair); without Redis, the database does."""
     digest = hashlib.sha256(body).hexdigest()
-    now = clock.now()
-    try:  # a plain INSERT: no unit of work for one row on every message
-        db.session.execute(insert(WebhookNonce).values(timestamp=timestamp, nonce=nonce,
-                                                       body_sha=digest, seen_at=now))
+    key = f"{NONCE_KEY}{timestamp}:{nonce}"
+    try:
+        redis = current_app.extensions["redis"]
+        if redis.set(key, digest, nx=True, ex=_nonce_window_seconds()):
+            stored = None
+        else:
+            stored = (redis.get(key) or b"").decode() or None
+    except RedisError:
+        stored = db.session.connection().execute(select(WebhookNonce.body_sha).where(
+            WebhookNonce.timestamp == timestamp, WebhookNonce.nonce == nonce)).scalar()
+    if stored is not None:
+        return stored == digest
+    setattr(g, inbound.PENDING_NONCE, {"timestamp": timestamp, "nonce": nonce,
+                                       "body_sha": digest, "seen_at": clock.now()})
+    return None
+
+
+def _nonce_window_seconds() -> int:
+    """How long a pair is remembered: as long as the freshness check could let it in again."""
+    return 2 * current_app.config["WECHAT_MAX_CLOCK_SKEW"] + 60
+
+
+@event.listens_for(Session, "before_commit")
+def _keep_pending_nonce(session) -> None:
+    """The request's new (timestamp, nonce) goes into its first commit: a plain INSERT (Core,
+    not the ORM's unit of work), so a commit taking a pair another request holds fails
+    (IntegrityError) and keeps nothing."""
+    if has_request_context() and g.get(inbound.PENDING_NONCE):
+        session.connection().execute(insert(WebhookNonce.__table__),
+                                     [g.get(inbound.PENDING_NONCE)])
+
+
+@event.listens_for(Session, "after_commit")
+def _pending_nonce_kept(session) -> None:
+    if has_request_context():
+        g.pop(inbound.PENDING_NONCE, None)
+
+
+def _keep_nonce_alone() -> None:
+    """The pair of a request that committed nothing (a retry answered from the first delivery's
+    reply, or the database refused what it wrote): kept by itself. Already there (the
+    platform repeated the pair of the delivery it retried): nothing to do."""
+    if not g.get(inbound.PENDING_NONCE):
+        return
+    try:
         db.session.commit()
-        return True
     except IntegrityError:
         db.session.rollback()
-    stored = db.session.execute(select(WebhookNonce.body_sha).where(
-        WebhookNonce.timestamp == timestamp, WebhookNonce.nonce == nonce)).scalar_one_or_none()
-    return stored == digest
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.warning("could not keep a request's timestamp and nonce")
+    g.pop(inbound.PENDING_NONCE, None)
 
 
 def prune_nonces(now) -> int:
-    """Forget the pairs whose timestamps the freshness check refuses anyway; how many."""
+    """Forget the pairs whose timestamps the freshness check refuses anyway; how many. (Redis
+    forgets its copies by itself.)"""
     from datetime import timedelta
 
-    skew = current_app.config["WECHAT_MAX_CLOCK_SKEW"]
-    cutoff = now - timedelta(seconds=2 * skew + 60)
+    cutoff = now - timedelta(seconds=_nonce_window_seconds())
     return db.session.execute(delete(WebhookNonce).where(WebhookNonce.seen_at < cutoff)).rowcount
 
 
@@ -145,7 +196,7 @@ def wechat() -> Response:
         message = plain.encode("utf-8") if plain is not None else None
 
     try:
-        if not accept_once(timestamp, nonce, body):
+        if seen_before(timestamp, nonce, body) is False:
             return _refuse("replayed timestamp and nonce with another body")
     except SQLAlchemyError:
         db.session.rollback()
@@ -154,12 +205,15 @@ def wechat() -> Response:
     try:
         if message is None:  # signed by the platform, not decryptable with our keys: kept,
             # never read as plain (a compat body's plain fields are not covered by the signature)
-            return _reply(inbound.keep_undecryptable(body), mode, raw_timestamp)
-        return _reply(inbound.process(message), mode, raw_timestamp)
+            payload = inbound.keep_undecryptable(body)
+        else:
+            payload = inbound.process(message)
     except Exception:  # noqa: BLE001 - the last net: a polite answer, never a 500
         db.session.rollback()
         log.exception("could not answer a signed request")
-        return _reply(inbound.unavailable(message or b""), mode, raw_timestamp)
+        payload = inbound.unavailable(message or b"")
+    _keep_nonce_alone()
+    return _reply(payload, mode, raw_timestamp)
 
 
 def _reply(payload: str, mode: str, timestamp: str) -> Response:
