@@ -54,10 +54,17 @@ class Incoming:
 
     @property
     def left(self) -> bool:
-        """Is the sender a member recorded as transferred out of the branch (转出) by now?"""
+        """Is the sender a member recorded as transferred out of the branch (转出) by now?
+        (Asked by every handler tried: worked out once per member the message has.)"""
         from bot.members.rules import left_by
 
-        return self.member is not None and left_by(self.member, self.today)
+        member = self.member
+        if member is None:
+            return False
+        known = self.__dict__.get("_left")
+        if known is None or known[0] != member.id:
+            known = self.__dict__["_left"] = (member.id, left_by(member, self.today))
+        return known[1]
 
 
 # The groups handlers declare, in the order they are tried.

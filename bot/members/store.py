@@ -160,8 +160,10 @@ def contact_for(member: Member, day: date) -> str:
     from bot.replies import render
 
     wanted = ("organization",) if "secretary" in member.roles else ("secretary",)
-    name = db.session.execute(select(Member.name).join(MemberRole).where(  # a name, no object
-        Member.branch_id == member.branch_id, MemberRole.role.in_(wanted), on_roll(day),
+    # from the few holders of the role (its index), not through every member of the branch
+    holders = select(MemberRole.member_id).where(MemberRole.role.in_(wanted))
+    name = db.session.execute(select(Member.name).where(  # a name, no object
+        Member.id.in_(holders), Member.branch_id == member.branch_id, on_roll(day),
         Member.id != member.id).order_by(Member.id).limit(1)).scalar_one_or_none()
     if name is not None:
         return render("contact.organization_named" if "secretary" in member.roles
