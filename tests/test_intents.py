@@ -242,6 +242,15 @@ def test_the_formula_of_asking_leave_is_ones_own_leave(text):
     assert (result.name, result.act) == ("leave_request", True), result
 
 
+@pytest.mark.parametrize("text", ["我不去了", "11号那个大会我去不了", "我去不了了，不好意思",
+                                  "书记，那天我来不了，抱歉"])
+def test_leftover_words_are_no_reason_for_leave(text):
+    """The reason is what the member gave, never the words left over (不去, 11号那个, 不好意思):
+    without one, the bot asks for it."""
+    result = classify(text, TODAY)
+    assert result.name == "leave_request" and "reason" not in result.slots, result
+
+
 @pytest.mark.parametrize("text", ["这回我不缺席", "放心吧这回我不缺席", "不请假了，我能去了"])
 def test_saying_one_will_come_is_never_acted_on_as_leave(text):
     result = classify(text, TODAY)

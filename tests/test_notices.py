@@ -114,7 +114,7 @@ def test_a_notice_in_one_message_is_shown_back_and_sent_only_on_confirm(app, pla
     assert "发送：现在立即发送" in draft and f"内容：{TEXT}" in draft
     assert notices() == [] and deliver(app, fake) == {}  # nothing before 确认
     reply = platform.text("o_zhang", "确认")
-    assert reply.startswith("通知 #1 正在发给全体党员 3 人")
+    assert reply.startswith("通知 #1 正在发给全体党员 3 人（其中 1 人没绑定微信或已取消关注，收不到")
     told = deliver(app, fake)
     assert set(told) == {"o_li", "o_wang"}  # not the sender; not the one who unfollowed
     li = pushes(fake, "o_li")[0]  # inside the window: the whole text and a one-tap 收到

@@ -96,6 +96,18 @@ def test_a_question_about_others_is_never_ones_own_action(branch, platform):
     assert "王志强（孩子生病，待批准）" in leader_reply and rows("张建国") == []
 
 
+def test_leave_after_saying_yes_says_it_replaces_the_yes(branch, platform, fake, clock):
+    assert "报名" in platform.text("o_wang", "主题党日我参加")
+    asked = platform.text("o_wang", "主题党日我不去了")  # no reason given: asked, nothing changed
+    assert "请说一下请假的原因" in asked and "您之前报了名参加，这次改为请假" in asked
+    assert rows("王志强")[0].rsvp == "yes"
+    told = platform.text("o_wang", "单位临时加班")
+    assert "原因：单位临时加班" in told and "您之前报了名参加，这次改为请假" in told
+    assert rows("王志强")[0].rsvp == "leave"
+    assert "已撤回" in platform.text("o_wang", "撤回")
+    assert rows("王志强")[0].rsvp == "yes"  # the 参加 back
+
+
 def test_undo_within_ten_minutes(branch, platform, fake, clock):
     assert "报名" in platform.text("o_wang", "主题党日我参加")
     assert platform.text("o_wang", "撤回") == "已撤回：报名参加主题党日（12月4日（周五）14:30）。"
@@ -131,6 +143,7 @@ def test_leaders_questions(branch, platform, clock):
     pending = platform.text("o_li", "待批请假")
     numbers = sorted(r.id for name in ("王志强", "刘海波") for r in rows(name))
     assert "待审批的请假共 2 条" in pending and all(f"编号 {n}" in pending for n in numbers)
+    assert pending.endswith(f"例如：批准 {min(numbers)}")  # a number that is there
     assert "2 条待审批" in platform.text("o_li", "同意")  # which one?
     platform.text("o_li", f"批准 {numbers[0]}")
     assert "已批准" in platform.text("o_li", "同意")  # one left: that one

@@ -57,7 +57,10 @@ FILLER = re.compile(r"^(因为|由于|是因为|我|要|得|需要|想|申请|�
 LEAVE_WORDS = re.compile(
     r"请个?一?下?长?假|外出请假|去不了|来不了|到不了|参加不了|不能参加|无法参加|没法参加|不参加|"
     r"不能来|不能去|赶不上|赶不回来?|没法去|去不成|来不成|缺席|申请|想|要|我|这次|那天|的会|会议|开会|"
-    r"这期间|期间|这段时间|那段时间|都|下次|这回|那次")
+    r"这期间|期间|这段时间|那段时间|都|下次|这回|那次|"
+    r"不(?:去|来|到|过去|过来|参会)了?|那个|这个|那场|这场|那次|大会|小组会")
+# Politeness is not a reason either: 我去不了了，不好意思 has none (the bot asks for one).
+COURTESY = re.compile(r"不好意思|抱歉|对不起|实在|真是|麻烦(?:您|你)?|谢谢|书记|您好|你好|好的|哈+")
 # Durations (一个月, 两周, 半年) say how long, not why.
 SPAN_WORDS = re.compile(rf"({NUMBER})\s*个?\s*(月|天|周|星期|年)|半\s*个?\s*(月|年)")
 
@@ -268,8 +271,10 @@ def extract_reason(text: str, vocabulary: dict[str, str]) -> str | None:
         clause = re.sub(r"(下下|下个?|这个?|本)?\s*(周|星期|礼拜)[一二三四五六日天末1-7]", "", clause)
         clause = re.sub(rf"({NUMBER})\s*月\s*({NUMBER})\s*[日号]?|{'|'.join(RELATIVE_DAYS)}", "",
                         clause)
+        clause = DATE_WORDS.sub("", clause)
         clause = SPAN_WORDS.sub("", clause)
         clause = LEAVE_WORDS.sub("", clause)
+        clause = COURTESY.sub("", clause)
         clause = FILLER.sub("", clause.strip())
         if len(clause) >= 2:
             clauses.append(clause)

@@ -218,14 +218,16 @@ def request(member: Member, slots: dict, now: datetime, reason: str | None = Non
     if row.rsvp == "leave" and row.leave_status in ("pending", "approved"):
         return Outcome("leave.already", {"meeting": label(meeting), "number": row.id,
                                          "status": render(f"leave_status.{row.leave_status}")})
+    # 参加 said before: the member hears that this replaces it
+    was_coming = render("leave.was_coming") if row.rsvp == "yes" else ""
     if not reason:
         _wait_for_reason(member, slots, now)
-        return Outcome("leave.ask_reason", {"meeting": label(meeting)})
+        return Outcome("leave.ask_reason", {"meeting": label(meeting) + was_coming})
     before = _before(row)
     _ask(row, meeting, member, reason, now)
     member.remember("leave", [(row, before)], render("undo.leave", meeting=label(meeting)), now)
     _tell_leaders(member, [(row, meeting)], reason, now)
-    return Outcome("leave.received", {"meeting": label(meeting), "reason": reason,
+    return Outcome("leave.received", {"meeting": label(meeting) + was_coming, "reason": reason,
                                       "number": row.id})
 
 
@@ -489,5 +491,5 @@ def pending_list(leader: Member) -> str:
     lines += [render("leave.pending_line", number=row.id, name=member.name,
                      meeting=label(meeting), reason=row.leave_reason or "")
               for row, meeting, member in found]
-    lines.append(render("leave.pending_how"))
+    lines.append(render("leave.pending_how", number=found[0][0].id))
     return "\n".join(lines)

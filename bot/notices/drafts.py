@@ -168,5 +168,8 @@ def send(member: Member, draft: dict, now: datetime) -> Outcome:
     _, at = _when_line(member, draft, now)
     notice = store.create(member.branch, member, draft["audience"], draft["text"], at,
                           draft["urgent"], now)
-    values = {**store.describe(notice), "count": store.recipients_count(notice)}
+    reach = store.Reach.of(member.branch_id, draft["audience"], to_beijing(now).date(), member)
+    missed = len(reach.unbound) + len(reach.unfollowed)
+    values = {**store.describe(notice), "count": store.recipients_count(notice),
+              "unreached": render("notice.unreached", count=missed) if missed else ""}
     return Outcome("notice.sending" if at <= now else "notice.scheduled", values)
