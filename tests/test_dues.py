@@ -76,8 +76,12 @@ def cli(app, *args):
 
 def test_a_member_sees_their_own_dues_and_how_they_are_computed(app, platform, branch):
     assert platform.text("o_wang", "我的党费") == (
-        "您的党费：每月 48.00 元（在职，基数 4,800.00 元 × 1% = 48.00 元）。11月还没交。"
+        "您的党费：每月 48.00 元（在职，基数 4,800.00 元 × 1% = 48.00 元）。11月还没交，"
+        "交给组织委员李红梅就行（现金、微信转账都可以）。"
         "之前没有欠交。2026年已交 0.00 元（截至本月应交 48.00 元）。")
+    # the 组织委员 asking her own: nobody else named, and a leader asking hears no instruction
+    assert "交给支部的组织委员就行" in platform.text("o_li", "我的党费")
+    assert "交给" not in platform.text("o_li", "王志强的党费")
     assert "党费标准（按月，全额计算）" in platform.text("o_wang", "党费标准是多少")
     assert "每月 127.50 元（在职，基数 8,500.00 元 × 1.5%" in platform.text("o_zhang",
                                                                          "我每月该交多少")
@@ -135,7 +139,7 @@ def test_arrears_across_the_year_boundary_and_who_has_not_paid(app, platform, br
     clock.set(beijing(2027, 2, 10))
     platform.text("o_zhang", "帮助")
     reply = platform.text("o_wang", "欠了几个月")
-    assert "2月还没交。之前有 4 个月未交：2026年10月、2026年11月、2026年12月、2027年1月。" in reply
+    assert "2月还没交，交给组织委员李红梅就行（现金、微信转账都可以）。之前有 4 个月未交：2026年10月、2026年11月、2026年12月、2027年1月。" in reply
     assert "2027年已交 0.00 元（截至本月应交 96.00 元）" in reply
     unpaid = platform.text("o_zhang", "这个月谁没交党费")
     assert unpaid.startswith("2027年2月党费未交 4 人：")

@@ -107,6 +107,19 @@ def explain(line: Month) -> str:
     return render("dues.explain_fixed", category=label, amount=line.due)
 
 
+def _how_to_pay(member: Member, asked_by: Member | None, now: datetime) -> str:
+    """For the member's own question: to whom a month not paid yet is paid (the branch's 组织委员
+    collects the dues)."""
+    if asked_by is not None and asked_by.id != member.id:
+        return ""
+    from bot.members import store as member_store
+
+    collectors = [m for m in member_store.leaders_of(member.branch_id, to_beijing(now).date())
+                  if "organization" in m.roles and m.id != member.id]
+    return render("dues.how_to_pay_named", name=collectors[0].name) if collectors else \
+        render("dues.how_to_pay")
+
+
 def status(member: Member, now: datetime, with_table: bool = False,
            asked_by: Member | None = None) -> Outcome:
     """我的党费 (or, asked by a leader who may see the ledger, 张三的党费): this month's amount
@@ -130,7 +143,7 @@ def status(member: Member, now: datetime, with_table: bool = False,
     values = {"month": int(month[5:]), "amount": line.due, "how": explain(line),
               "paid": render("dues.paid", date=_day(line.payment.paid_on),
                              method=METHOD_LABELS[line.payment.method])
-              if line.paid else render("dues.unpaid"),
+              if line.paid else render("dues.unpaid") + _how_to_pay(member, asked_by, now),
               "arrears": render("dues.arrears", count=len(arrears), months=_months(arrears))
               if arrears else render("dues.no_arrears"),
               "ahead": render("dues.ahead", months=_months(ahead)) if ahead else "",
