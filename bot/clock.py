@@ -53,6 +53,11 @@ def to_beijing(moment: datetime) -> datetime:
     return moment.astimezone(BEIJING)
 
 
+def start_of_day(day: date) -> datetime:
+    """Midnight in Beijing at the start of `day`."""
+    return datetime.combine(day, datetime.min.time(), tzinfo=BEIJING)
+
+
 def from_timestamp(seconds: int | float) -> datetime:
     """A platform CreateTime / timestamp as an aware UTC datetime."""
     return datetime.fromtimestamp(float(seconds), tz=timezone.utc)

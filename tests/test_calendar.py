@@ -198,8 +198,12 @@ def test_schedule_questions_are_answered_from_the_calendar(app, branch, platform
     reply = platform.text("o_wang", "下次开会是什么时候")
     assert "近期的会议安排" in reply and "11月27日（周五）14:30 党课，地点：三楼会议室" in reply
     assert "支委会" not in reply  # 王志强 is not on the committee
-    theme = platform.text("o_wang", "这个月主题党日哪天")
-    assert theme == "下一次会议：12月4日（周五）14:30 主题党日。"
+    theme = platform.text("o_wang", "这个月主题党日哪天")  # November's is past: said so
+    assert theme == "11月没有安排主题党日。下一次会议：12月4日（周五）14:30 主题党日。"
+    week = platform.text("o_wang", "下周有会吗")  # 11月23日–29日: the 党课 only
+    assert week == "11月23日至11月29日的会议安排：\n· 11月27日（周五）14:30 党课，地点：三楼会议室"
+    assert platform.text("o_wang", "下个月有几次会").startswith("12月的会议安排：\n· 12月4日")
+    assert platform.text("o_wang", "明天开会吗").startswith("11月22日没有安排会议。下一次会议：")
     committee = next(m for m in meetings.store.in_range(
         clock(), clock() + timedelta(days=40)) if m.kind == "committee")
     assert platform.text("o_li", "支委会什么时候开") == \

@@ -331,6 +331,8 @@ class Understanding:
                       "stats.attendance"):
             found["meeting"] = S.longest_match(text, v.meetings)
             found["date"] = S.extract_date(text, today)
+            if name == "schedule_query":
+                found["span"] = S.extract_span(text, today)
             if name == "leave_request":
                 found["reason"] = S.extract_reason(text, v.meetings)
                 found["duration"] = S.extract_duration(text)

@@ -94,13 +94,15 @@ def month_rows(meeting_ids: list[int]) -> dict[int, dict[int, object]]:
 
 
 def upcoming_for(member: Member, now: datetime, limit: int = 5,
-                 kind: str | None = None) -> list[Meeting]:
-    """The next scheduled meetings this member is due at."""
+                 kind: str | None = None, before: datetime | None = None) -> list[Meeting]:
+    """The next scheduled meetings this member is due at (starting before `before`, if given)."""
     query = (select(Meeting).where(Meeting.branch_id == member.branch_id,
                                    Meeting.status == "scheduled", Meeting.starts_at >= now)
              .order_by(Meeting.starts_at))
     if kind:
         query = query.where(Meeting.kind == kind)
+    if before is not None:
+        query = query.where(Meeting.starts_at < before)
     found = [m for m in db.session.execute(query.limit(50)).scalars() if is_due(m, member)]
     return found[:limit]
 
