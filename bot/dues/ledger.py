@@ -114,9 +114,9 @@ def _how_to_pay(member: Member, asked_by: Member | None, now: datetime) -> str:
         return ""
     from bot.members import store as member_store
 
-    collectors = [m for m in member_store.leaders_of(member.branch_id, to_beijing(now).date())
-                  if "organization" in m.roles and m.id != member.id]
-    return render("dues.how_to_pay_named", name=collectors[0].name) if collectors else \
+    collector = member_store.role_holder(member.branch_id, "organization",
+                                         to_beijing(now).date(), besides=member.id)
+    return render("dues.how_to_pay_named", name=collector.name) if collector else \
         render("dues.how_to_pay")
 
 

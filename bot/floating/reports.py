@@ -24,7 +24,7 @@ from bot.members import store as member_store
 from bot.members.store import on_roll
 from bot.storage.engine import db
 from bot.storage.models import (FloatingContact, FloatingPeriod, FloatingReport, Member,
-                                MemberRole, state_of)
+                                state_of)
 
 QUESTIONS = ("reason", "destination", "duration", "phone")
 NO_CHANGE = re.compile(r"^(没有|没变|不变|无|否|没|不用|一样|还是原来的?)[。!！]*$")
@@ -224,9 +224,7 @@ def contact_person_for(member: Member, day: date) -> Member | None:
     """The branch's contact person for a floating member: the 组织委员, else the 书记 (of
     those in the branch on `day`)."""
     for role in ("organization", "secretary"):
-        found = db.session.execute(select(Member).join(MemberRole).where(
-            Member.branch_id == member.branch_id, MemberRole.role == role, on_roll(day),
-            Member.id != member.id).order_by(Member.id).limit(1)).scalar_one_or_none()
+        found = member_store.role_holder(member.branch_id, role, day, besides=member.id)
         if found:
             return found
     return None

@@ -154,21 +154,29 @@ def leaders_of(branch_id: int, day: date) -> list[Member]:
             MemberRole.role.in_(LEADER_ROLES)))).order_by(Member.id)).scalars())
 
 
+def role_holder(branch_id: int, role: str, day: date, besides: int | None = None
+                ) -> Member | None:
+    """The member of the branch (on `day`) who holds `role` — the first made, if several —
+    other than member `besides`; from the role's few holders (its index), not through every
+    member of the branch."""
+    holders = select(MemberRole.member_id).where(MemberRole.role == role)
+    return db.session.execute(select(Member).where(
+        Member.id.in_(holders), Member.branch_id == branch_id, on_roll(day),
+        Member.id != (besides or 0)).order_by(Member.id).limit(1)).scalar_one_or_none()
+
+
 def contact_for(member: Member, day: date) -> str:
     """Whom this member should turn to: the branch's 书记, or, for the 书记, the 组织委员 (else
     the Party committee above) — among those in the branch on `day`."""
     from bot.replies import render
 
-    wanted = ("organization",) if "secretary" in member.roles else ("secretary",)
-    # from the few holders of the role (its index), not through every member of the branch
-    holders = select(MemberRole.member_id).where(MemberRole.role.in_(wanted))
-    name = db.session.execute(select(Member.name).where(  # a name, no object
-        Member.id.in_(holders), Member.branch_id == member.branch_id, on_roll(day),
-        Member.id != member.id).order_by(Member.id).limit(1)).scalar_one_or_none()
-    if name is not None:
-        return render("contact.organization_named" if "secretary" in member.roles
-                      else "contact.secretary_named", name=name)
-    if "secretary" in member.roles:
+    secretary = "secretary" in member.roles
+    found = role_holder(member.branch_id, "organization" if secretary else "secretary", day,
+                        besides=member.id)
+    if found is not None:
+        return render("contact.organization_named" if secretary else "contact.secretary_named",
+                      name=found.name)
+    if secretary:
         return render("contact.committee", committee=member.branch.committee.name)
     return render("contact.secretary")
 
