@@ -254,16 +254,14 @@ _SPAN = re.compile(r"(这|本|下)个?\s*(周|星期|礼拜|月)(?![一二三四
 def extract_span(text: str, today: date) -> list[str] | None:
     """The days a schedule question asks about: 这周/本周 (Monday to Sunday of today's week),
     下周, 这个月/本月, 下个月 → (first, last) ISO dates; None if it names no such span."""
-    from datetime import timedelta
-
     found = _SPAN.search(text)
     if not found:
         return None
     if found.group(2) == "月":
         first = today.replace(day=1)
         if found.group(1) == "下":
-            first = (first + timedelta(days=32)).replace(day=1)
-        last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+            first = last_day(first) + timedelta(days=1)
+        last = last_day(first)
     else:
         first = today - timedelta(days=today.weekday()) + timedelta(
             days=7 if found.group(1) == "下" else 0)

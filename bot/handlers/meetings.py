@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
 
-from bot import clock
 from bot.chat import intents
 from bot.chat.dispatch import Handler, Incoming
 from bot.meetings import attendance, store
 from bot.meetings import planning as meetings
-from bot.meetings.rules import MEETING_KINDS
 from bot.members.rules import is_leader
 from bot.replies import render
-
-
-def describe(meeting, key: str, leader: bool = False) -> str:
-    """One meeting in a sentence (key: schedule.next or schedule.line); leaders also see its
-    number and sign-in code, to announce at the meeting."""
-    code = render("schedule.code", id=meeting.id, code=meeting.checkin_code) if leader else ""
-    return render(key, code=code, **attendance.details(meeting))
 
 
 class ScheduleHandler(Handler):
@@ -28,37 +18,7 @@ class ScheduleHandler(Handler):
     intents = ("schedule_query",)
 
     def handle(self, msg: Incoming, match) -> str:
-        kind = match.slots.get("meeting")
-        leader = is_leader(msg.member.roles)
-        days = match.slots.get("span") or ((match.slots["date"],) * 2 if "date" in match.slots
-                                           else None)
-        if days:  # 这周有活动吗 / 明天开会吗: only the days asked about, else the next one
-            first, last = (date.fromisoformat(day) for day in days)
-            within = store.upcoming_for(
-                msg.member, max(msg.now, clock.start_of_day(first)), limit=10, kind=kind,
-                before=clock.start_of_day(last + timedelta(days=1)))
-            if first == last:
-                span = render("schedule.day", month=first.month, day=first.day)
-            elif first.day == 1 and (last + timedelta(days=1)).day == 1:
-                span = render("schedule.month", month=first.month)
-            else:
-                span = render("schedule.days", month=first.month, day=first.day,
-                              last_month=last.month, last_day=last.day)
-            if within:
-                return "\n".join([render("schedule.list_in", span=span),
-                                  *(describe(m, "schedule.line", leader) for m in within)])
-            later = store.upcoming_for(msg.member, msg.now, limit=1, kind=kind)
-            return render("schedule.none_in", span=span,
-                          kind=MEETING_KINDS[kind] if kind else render("schedule.any")) + (
-                describe(later[0], "schedule.next", leader) if later else "")
-        found = store.upcoming_for(msg.member, msg.now, limit=3, kind=kind)
-        if not found:
-            return render("schedule.none_kind", kind=MEETING_KINDS[kind]) if kind \
-                else render("schedule.none")
-        if kind or len(found) == 1:
-            return describe(found[0], "schedule.next", leader)
-        return "\n".join([render("schedule.list_intro"),
-                          *(describe(m, "schedule.line", leader) for m in found)])
+        return attendance.schedule(msg.member, match.slots, msg.now)
 
 
 class CheckinHandler(Handler):

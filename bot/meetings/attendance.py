@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from bot.chat import outbox
-from bot.clock import BEIJING, to_beijing
+from bot.clock import BEIJING, last_day, start_of_day, to_beijing
 from bot.meetings import rules, store
 from bot.meetings.rules import MEETING_KINDS
 from bot.members import store as member_store
@@ -335,6 +335,46 @@ def label(meeting: Meeting) -> str:
     """主题党日（11月27日（周五）14:30）: how replies name a meeting."""
     return render("meeting.label", kind=MEETING_KINDS[meeting.kind],
                   when=when(meeting.starts_at))
+
+
+def describe(meeting: Meeting, key: str, leader: bool = False) -> str:
+    """One meeting in a sentence (key: schedule.next or schedule.line); leaders also see its
+    number and sign-in code, to announce at the meeting."""
+    code = render("schedule.code", id=meeting.id, code=meeting.checkin_code) if leader else ""
+    return render(key, code=code, **details(meeting))
+
+
+def schedule(member: Member, slots: dict, now: datetime) -> str:
+    """下次开会是什么时候 / 这周有活动吗 / 明天开会吗: the member's coming meetings (of a kind, if
+    named) — of the days asked about (a `span`, or a `date`), else the next ones."""
+    kind, leader = slots.get("meeting"), is_leader(member.roles)
+    days = slots.get("span") or ((slots["date"],) * 2 if "date" in slots else None)
+    if days:
+        first, last = (date.fromisoformat(day) for day in days)
+        within = store.upcoming_for(member, max(now, start_of_day(first)), limit=10, kind=kind,
+                                    before=start_of_day(last + timedelta(days=1)))
+        if first == last:
+            span = render("schedule.day", month=first.month, day=first.day)
+        elif first.day == 1 and last == last_day(first):
+            span = render("schedule.month", month=first.month)
+        else:
+            span = render("schedule.days", month=first.month, day=first.day,
+                          last_month=last.month, last_day=last.day)
+        if within:
+            return "\n".join([render("schedule.list_in", span=span),
+                              *(describe(m, "schedule.line", leader) for m in within)])
+        later = store.upcoming_for(member, now, limit=1, kind=kind)
+        return render("schedule.none_in", span=span,
+                      kind=MEETING_KINDS[kind] if kind else render("schedule.any")) + (
+            describe(later[0], "schedule.next", leader) if later else "")
+    found = store.upcoming_for(member, now, limit=3, kind=kind)
+    if not found:
+        return render("schedule.none_kind", kind=MEETING_KINDS[kind]) if kind \
+            else render("schedule.none")
+    if kind or len(found) == 1:
+        return describe(found[0], "schedule.next", leader)
+    return "\n".join([render("schedule.list_intro"),
+                      *(describe(m, "schedule.line", leader) for m in found)])
 
 
 def details(meeting: Meeting) -> dict:
