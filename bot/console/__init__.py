@@ -10,7 +10,7 @@ decisions; download the 记实表). Every download is logged. Words are in promp
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from flask import (Blueprint, abort, current_app, g, redirect, render_template, request, send_file,
@@ -501,8 +501,6 @@ def member_page(member_id: int):
 def _leave(leader: Member, member: Member) -> tuple[str | None, str | None]:
     """The member page's 转出 (a day, where to) or 撤销转出: (said, problem); committed or
     rolled back."""
-    from datetime import date as _date
-
     from bot.members import changes
 
     if request.form.get("action") == "undo_leave":
@@ -512,7 +510,7 @@ def _leave(leader: Member, member: Member) -> tuple[str | None, str | None]:
                       name=member.name), None
     text = (request.form.get("left_on") or "").strip()
     try:
-        day = _date.fromisoformat(text) if text else None
+        day = date.fromisoformat(text) if text else None
     except ValueError:
         return None, render("members.leave_bad_day", day=text[:20])
     to = request.form.get("left_to") or ""
@@ -583,7 +581,6 @@ def behalf_page(member_id: int):
 def dues_page():
     """党费: the month's ledger (due, paid, how, arrears), who has not paid, and recording a
     payment — only for those the branch lets see dues (书记, 组织委员 by default)."""
-    from datetime import date as _date
     from decimal import Decimal, InvalidOperation
 
     from bot.dues import ledger
@@ -599,7 +596,7 @@ def dues_page():
         method = request.form.get("method") or ""
         try:
             amount = Decimal(request.form.get("amount") or "")
-            paid_on = _date.fromisoformat(request.form.get("paid_on") or "")
+            paid_on = date.fromisoformat(request.form.get("paid_on") or "")
         except (InvalidOperation, ValueError):
             abort(400)
         if method not in METHOD_LABELS:
@@ -758,8 +755,6 @@ def study_page():
 def floating_page():
     """流动党员: where each is, since when, the last report and contact, overdue or not; a
     contact logged here goes into the ledger (一人一台帐) as from chat."""
-    from datetime import date as _date
-
     from bot.floating import reports as floating
 
     leader = _leader(change=request.method == "POST")
@@ -767,7 +762,7 @@ def floating_page():
     if request.method == "POST":
         member = _own_member(leader, int(request.form.get("member") or 0))
         try:
-            on = _date.fromisoformat(request.form.get("on") or "")
+            on = date.fromisoformat(request.form.get("on") or "")
         except ValueError:
             abort(400)
         if on > clock.to_beijing(clock.now()).date():
